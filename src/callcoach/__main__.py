@@ -1,0 +1,5 @@
+"""Allow ``python -m callcoach``."""
+
+from .cli import main
+
+main()

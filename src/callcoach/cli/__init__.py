@@ -1,0 +1,47 @@
+"""Command-line interface: thin typer commands over the library.
+
+Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 a finding reached
+``--fail-on``, 2 an error (bad input, bad config) — other files in a multi-file run are
+still scored.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import CallcoachError
+from .rules import rules_app
+from .score import score_command
+
+app = typer.Typer(
+    name="callcoach",
+    help="Score Mandarin debt-collection calls for compliance and coaching.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("score")(score_command)
+app.add_typer(rules_app, name="rules")
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    """Score Mandarin debt-collection calls for compliance and coaching."""
+    if version:
+        from .. import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Run the CLI, turning CallcoachError into a message on stderr and exit code 2."""
+    try:
+        app()
+    except CallcoachError as exc:
+        print(f"callcoach: error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,70 @@
+"""``callcoach rules``: list the rules, show one with its rationale and examples, check text."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from typing_extensions import Annotated
+
+from ..config import Config
+from ..lexicon import load_rulebook
+from ..pipeline import analyze_text
+from ..scorers.base import ScoringContext
+from ..scorers.prohibited import ProhibitedLanguageScorer
+
+rules_app = typer.Typer(help="List and inspect the compliance rules.", no_args_is_help=True)
+
+
+@rules_app.command("list")
+def list_rules(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List every rule: id, category, severity and name."""
+    book = load_rulebook()
+    if as_json:
+        typer.echo(json.dumps([
+            {"id": r.id, "name": r.name, "category": r.category, "severity": r.severity, "speaker": r.speaker}
+            for r in book.rules
+        ], ensure_ascii=False, indent=2))
+        return
+    for r in book.rules:
+        stage = ""
+        if r.min_days_overdue is not None or r.max_days_overdue is not None:
+            stage = f"  (days overdue {r.min_days_overdue or 0}-{r.max_days_overdue if r.max_days_overdue is not None else '∞'})"
+        typer.echo(f"{r.id}  {r.category:<14} {r.severity:<9} {r.name}{stage}")
+
+
+@rules_app.command("show")
+def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. EXP001.")]) -> None:
+    """Show one rule: what it finds, why it matters, what to say instead, and its examples."""
+    r = load_rulebook().get(rule_id)
+    lines = [
+        f"{r.id}  {r.name}",
+        f"category: {r.category}   severity: {r.severity}   speaker: {r.speaker}",
+    ]
+    if r.min_days_overdue is not None or r.max_days_overdue is not None:
+        lines.append(f"applies when days overdue: {r.min_days_overdue or 0} to {r.max_days_overdue if r.max_days_overdue is not None else 'any'}")
+    lines += ["", r.message, "", "Why it matters:", "  " + " ".join(r.rationale.split())]
+    if r.regulation:
+        lines.append(f"Regulation: {r.regulation}")
+    lines += ["", "Say instead:", "  " + r.suggestion, "", "Patterns:"]
+    lines += [f"  {p.source}" for p in r.patterns]
+    lines += ["", "Must fire:"] + [f"  ✗ {e.text}" for e in r.fire]
+    lines += ["", "Must not fire:"] + [f"  ✓ {e.text}" for e in r.pass_]
+    typer.echo("\n".join(lines))
+
+
+@rules_app.command("check")
+def check_text(
+    text: Annotated[str, typer.Argument(help="An utterance to check, as the agent would say it.")],
+    days_overdue: Annotated[int, typer.Option("--days-overdue", help="Days overdue, for stage rules.")] = -1,
+) -> None:
+    """Check one agent utterance against the rules and print the rule ids that fire."""
+    cfg = Config()
+    call = analyze_text(text, cfg, days_overdue=None if days_overdue < 0 else days_overdue)
+    out = ProhibitedLanguageScorer().score(call, ScoringContext(cfg, load_rulebook()))
+    for f in out.findings:
+        typer.echo(f"{f.rule_id}  {f.category:<14} {f.severity:<9} {f.quote}")
+    if not out.findings:
+        typer.echo("no rule fired")

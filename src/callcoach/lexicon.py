@@ -1,0 +1,404 @@
+"""Load the data in ``lexicons/``: term sets, rules, the opening script and the domain dictionary.
+
+Everything here is data validated when it loads: an unknown key, a missing field or a
+pattern that does not compile is a :class:`RuleError` naming the file and the rule.
+
+Rule patterns are regular expressions over normalised text with two macros:
+
+- ``{name}`` expands to the alternation of term set ``name`` from ``terms.toml``
+  (longest first). Sets marked ``boundary = true`` must match whole words: a hit whose
+  edge cuts through a jieba token (马上门口 is not 上门) is dropped. Sets marked
+  ``fuzzy = true`` also match homophones (同时 for 同事, 海款 for 还款), because
+  speech recognition confuses characters that sound alike.
+- ``{~N}`` is a gap of up to N characters inside one clause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from .errors import RuleError
+from .models import SEVERITIES
+
+CLAUSE_BREAKS = "，。！？；：、,.!?;\n"
+_GAP_CLASS = "[^" + re.escape(CLAUSE_BREAKS) + "]"
+_MACRO = re.compile(r"\{(~\d+|[a-z_][a-z0-9_]*)\}")
+_RULE_ID = re.compile(r"^[A-Z]{2,4}\d{3}$")
+CATEGORIES = ("violence", "exposure", "impersonation", "false_legal", "insult", "harassment", "pressure", "privacy")
+
+
+def lexicon_root() -> Traversable:
+    """Return the packaged ``lexicons`` directory."""
+    return resources.files("callcoach") / "lexicons"
+
+
+def _read_toml(path: Traversable) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError as exc:
+        raise RuleError("file not found", path=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"invalid TOML: {exc}", path=str(path)) from exc
+
+
+def _check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str, path: str) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise RuleError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}", path=path)
+
+
+# --------------------------------------------------------------------------- term sets
+
+
+@dataclass(frozen=True)
+class TermSet:
+    """A named list of words or regex fragments used in rule patterns."""
+
+    name: str
+    terms: tuple[str, ...]
+    boundary: bool = False
+    fuzzy: bool = False
+    description: str = ""
+
+    def alternation(self) -> str:
+        """Return the regex alternation of this set (fuzzy sets include homophones)."""
+        alts = sorted(self.terms, key=len, reverse=True)
+        parts = [_fuzzy_term(t) if self.fuzzy and _plain_cjk(t) else t for t in alts]
+        return "(?:" + "|".join(parts) + ")"
+
+
+_TERM_KEYS = ("terms", "boundary", "fuzzy", "description")
+
+
+@lru_cache(maxsize=4)
+def load_terms(root: Optional[Traversable] = None) -> Mapping[str, TermSet]:
+    """Return the term sets of ``terms.toml`` by name."""
+    path = (root or lexicon_root()) / "terms.toml"
+    data = _read_toml(path)
+    sets: dict[str, TermSet] = {}
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            raise RuleError(f"[{name}] must be a table with 'terms'", path=str(path))
+        _check_keys(table, _TERM_KEYS, f"[{name}]", str(path))
+        terms = table.get("terms")
+        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t for t in terms):
+            raise RuleError(f"[{name}].terms must be a non-empty list of strings", path=str(path))
+        for t in terms:
+            _compile(t, str(path), f"[{name}] term")
+        sets[name] = TermSet(
+            name=name,
+            terms=tuple(terms),
+            boundary=bool(table.get("boundary", False)),
+            fuzzy=bool(table.get("fuzzy", False)),
+            description=str(table.get("description", "")),
+        )
+    return sets
+
+
+def _plain_cjk(term: str) -> bool:
+    return len(term) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in term)
+
+
+@lru_cache(maxsize=1)
+def _homophones() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """Return (char -> toneless readings, reading -> common chars sharing it).
+
+    Homophone classes are limited to the 3,755 common characters of GB2312 level 1:
+    speech recognisers write common characters, and small classes keep the patterns fast.
+    """
+    readings: dict[str, frozenset[str]] = {}
+    by_reading: dict[str, set[str]] = {}
+    for code, value in _pinyin_table().items():
+        if not 0x4E00 <= code <= 0x9FFF:
+            continue
+        ch = chr(code)
+        tones = frozenset(_strip_tone(r) for r in value.split(","))
+        readings[ch] = tones
+        if _common(ch):
+            for r in tones:
+                by_reading.setdefault(r, set()).add(ch)
+    return readings, {k: frozenset(v) for k, v in by_reading.items()}
+
+
+def _pinyin_table() -> dict[int, str]:
+    """Load pypinyin's code point -> readings table without importing pypinyin's phrase data."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuleError("fuzzy term sets need the 'pypinyin' package: pip install pypinyin")
+    path = Path(list(spec.submodule_search_locations)[0]) / "pinyin_dict.py"
+    mod_spec = importlib.util.spec_from_file_location("_callcoach_pinyin_dict", path)
+    module = importlib.util.module_from_spec(mod_spec)  # type: ignore[arg-type]
+    mod_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.pinyin_dict  # type: ignore[no-any-return]
+
+
+def _common(ch: str) -> bool:
+    try:
+        b = ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return 0xB0 <= b[0] <= 0xD7
+
+
+def _strip_tone(syllable: str) -> str:
+    s = unicodedata.normalize("NFD", syllable)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return s.replace("ü", "v")
+
+
+@lru_cache(maxsize=4096)
+def _fuzzy_term(term: str) -> str:
+    """Return a regex matching ``term`` and any same-length homophone of it."""
+    readings, by_reading = _homophones()
+    out = []
+    for ch in term:
+        chars = {ch}
+        for r in readings.get(ch, ()):
+            chars |= by_reading.get(r, frozenset())
+        out.append("[" + "".join(sorted(chars)) + "]" if len(chars) > 1 else re.escape(ch))
+    return "".join(out)
+
+
+def toneless_pinyin(text: str) -> tuple[frozenset[str], ...]:
+    """Return each character's toneless readings (empty for non-CJK characters)."""
+    readings, _ = _homophones()
+    return tuple(readings.get(ch, frozenset()) for ch in text)
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+@dataclass(frozen=True)
+class CompiledPattern:
+    """A rule pattern after macro expansion.
+
+    ``boundary_groups`` names the regex groups whose edges must fall on token
+    boundaries; ``required_sets`` are the boundary term sets that must occur in a turn
+    for the pattern to be worth running (a cheap pre-filter).
+    """
+
+    source: str
+    regex: re.Pattern[str]
+    boundary_groups: tuple[str, ...]
+    required_sets: frozenset[str]
+
+
+def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where: str) -> CompiledPattern:
+    """Expand the macros in ``pattern`` and compile it."""
+    groups: list[str] = []
+    required: set[str] = set()
+
+    def expand(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name.startswith("~"):
+            return f"{_GAP_CLASS}{{0,{int(name[1:])}}}?"
+        ts = terms.get(name)
+        if ts is None:
+            raise RuleError(f"{where}: pattern uses unknown term set {{{name}}}", path=path)
+        if not ts.boundary:
+            return ts.alternation()
+        group = f"b{len(groups)}"
+        groups.append(group)
+        required.add(name)
+        return f"(?P<{group}>{ts.alternation()})"
+
+    expanded = _MACRO.sub(expand, pattern)
+    return CompiledPattern(pattern, _compile(expanded, path, where), tuple(groups), frozenset(required))
+
+
+def _compile(regex: str, path: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(regex)
+    except re.error as exc:
+        raise RuleError(f"{where}: invalid pattern ({exc})", path=path) from exc
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class RuleExample:
+    """An utterance a rule must flag (``fire``) or must leave alone (``pass``)."""
+
+    text: str
+    days_overdue: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A prohibited-language or coaching rule: data from a rule file in ``lexicons/rules``."""
+
+    id: str
+    name: str
+    category: str
+    severity: str
+    message: str
+    rationale: str
+    suggestion: str
+    patterns: tuple[CompiledPattern, ...]
+    speaker: str = "agent"
+    unless: tuple[re.Pattern[str], ...] = ()
+    negatable: bool = True
+    min_days_overdue: Optional[int] = None
+    max_days_overdue: Optional[int] = None
+    regulation: str = ""
+    aliases: tuple[str, ...] = ()
+    fire: tuple[RuleExample, ...] = ()
+    pass_: tuple[RuleExample, ...] = field(default=())
+    source: str = ""
+
+    def applies_to_days(self, days_overdue: Optional[int]) -> bool:
+        """Say whether the rule applies at this escalation point (stage rules need days_overdue)."""
+        if self.min_days_overdue is None and self.max_days_overdue is None:
+            return True
+        if days_overdue is None:
+            return False
+        if self.min_days_overdue is not None and days_overdue < self.min_days_overdue:
+            return False
+        return self.max_days_overdue is None or days_overdue <= self.max_days_overdue
+
+
+_RULE_KEYS = (
+    "id", "name", "category", "severity", "speaker", "patterns", "unless", "negatable",
+    "message", "rationale", "regulation", "suggestion", "min_days_overdue", "max_days_overdue",
+    "aliases", "examples",
+)
+
+
+def _rule_from_table(table: Mapping[str, Any], terms: Mapping[str, TermSet], path: str) -> Rule:
+    rid = table.get("id")
+    where = f"rule {rid!r}" if rid else "rule without id"
+    _check_keys(table, _RULE_KEYS, where, path)
+    for key in ("id", "name", "category", "severity", "message", "rationale", "suggestion"):
+        if not isinstance(table.get(key), str) or not table[key].strip():
+            raise RuleError(f"{where}: '{key}' is required and must be a non-empty string", path=path)
+    if not _RULE_ID.match(table["id"]):
+        raise RuleError(f"{where}: id must be 2-4 capital letters and 3 digits, e.g. EXP001", path=path)
+    if table["category"] not in CATEGORIES:
+        raise RuleError(f"{where}: unknown category {table['category']!r}; expected one of {CATEGORIES}", path=path)
+    if table["severity"] not in SEVERITIES:
+        raise RuleError(f"{where}: unknown severity {table['severity']!r}; expected one of {SEVERITIES}", path=path)
+    speaker = table.get("speaker", "agent")
+    if speaker not in ("agent", "customer", "any"):
+        raise RuleError(f"{where}: speaker must be agent, customer or any", path=path)
+    pats = table.get("patterns")
+    if not isinstance(pats, list) or not pats:
+        raise RuleError(f"{where}: 'patterns' must be a non-empty list", path=path)
+    examples = table.get("examples", {})
+    _check_keys(examples, ("fire", "pass"), f"{where} examples", path)
+    fire = tuple(_example(e, where, path) for e in examples.get("fire", []))
+    pass_ = tuple(_example(e, where, path) for e in examples.get("pass", []))
+    if not fire:
+        raise RuleError(f"{where}: needs at least one example under examples.fire", path=path)
+    return Rule(
+        id=table["id"],
+        name=table["name"],
+        category=table["category"],
+        severity=table["severity"],
+        message=table["message"].strip(),
+        rationale=table["rationale"].strip(),
+        suggestion=table["suggestion"].strip(),
+        regulation=str(table.get("regulation", "")).strip(),
+        speaker=speaker,
+        patterns=tuple(compile_pattern(p, terms, path, where) for p in pats),
+        unless=tuple(compile_pattern(p, terms, path, where).regex for p in table.get("unless", [])),
+        negatable=bool(table.get("negatable", True)),
+        min_days_overdue=table.get("min_days_overdue"),
+        max_days_overdue=table.get("max_days_overdue"),
+        aliases=tuple(table.get("aliases", [])),
+        fire=fire,
+        pass_=pass_,
+        source=path,
+    )
+
+
+def _example(value: Any, where: str, path: str) -> RuleExample:
+    if isinstance(value, str):
+        return RuleExample(value)
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        _check_keys(value, ("text", "days_overdue"), f"{where} example", path)
+        return RuleExample(value["text"], value.get("days_overdue"))
+    raise RuleError(f"{where}: an example must be a string or a table with 'text'", path=path)
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """All loaded rules, in file order, with the hash of the files they came from."""
+
+    rules: tuple[Rule, ...]
+    terms: Mapping[str, TermSet]
+    sha256: str
+
+    def get(self, rule_id: str) -> Rule:
+        """Return the rule with this id or alias."""
+        for r in self.rules:
+            if r.id == rule_id or rule_id in r.aliases:
+                return r
+        raise RuleError(f"no rule with id {rule_id!r}; see `callcoach rules list`")
+
+
+@lru_cache(maxsize=4)
+def load_rulebook(root: Optional[Traversable] = None) -> Rulebook:
+    """Load every ``rules/*.toml`` file under the lexicon root."""
+    root = root or lexicon_root()
+    terms = load_terms(root)
+    digest = hashlib.sha256()
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    files = sorted((p for p in (root / "rules").iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)
+    digest.update((root / "terms.toml").read_bytes())
+    for path in files:
+        digest.update(path.read_bytes())
+        data = _read_toml(path)
+        _check_keys(data, ("rule",), "top level", str(path))
+        for table in data.get("rule", []):
+            rule = _rule_from_table(table, terms, str(path))
+            for key in (rule.id, *rule.aliases):
+                if key in seen:
+                    raise RuleError(f"rule id {key!r} is defined twice (also in {seen[key]})", path=str(path))
+                seen[key] = str(path)
+            rules.append(rule)
+    return Rulebook(tuple(rules), terms, digest.hexdigest())
+
+
+# --------------------------------------------------------------------------- other data
+
+
+@lru_cache(maxsize=4)
+def load_table(name: str, root: Optional[Traversable] = None) -> Mapping[str, Any]:
+    """Return a TOML data file from the lexicon root (e.g. ``opening.toml``)."""
+    return _read_toml((root or lexicon_root()) / name)
+
+
+@lru_cache(maxsize=1)
+def domain_words() -> tuple[tuple[str, int], ...]:
+    """Return (word, frequency) pairs for jieba: the domain dictionary plus boundary terms."""
+    path = lexicon_root() / "domain_dict.txt"
+    words: dict[str, int] = {}
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        try:
+            words[parts[0]] = int(parts[1]) if len(parts) > 1 else 2000
+        except ValueError as exc:
+            raise RuleError("expected 'word [frequency]'", path=str(path), line=lineno) from exc
+    for ts in load_terms().values():
+        if ts.boundary:
+            for t in ts.terms:
+                if _plain_cjk(t) and t not in words:
+                    words[t] = 300
+    return tuple(sorted(words.items()))

@@ -1,0 +1,159 @@
+"""Match rule patterns against a turn: word boundaries, negation and exceptions.
+
+Matching runs on characters, so it does not depend on how jieba splits a phrase;
+jieba's tokens are only used to *reject* a hit whose edge cuts a word in two (the
+上门 inside 马上门口). A hit is negated when a negation cue (不会, 绝不, 没有 …) stands
+before it in the same clause and is not followed by a consequence marker (就, 否则 …):
+"我们不会给您单位打电话" is a reassurance, while "你不还我们就找你单位" is a threat.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+from .lexicon import CLAUSE_BREAKS, CompiledPattern, Rule, TermSet
+from .models import Token
+
+_SENTENCE_BREAKS = "。！？!?\n"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a rule matched inside a turn's text."""
+
+    rule: Rule
+    start: int
+    end: int
+    pattern: str
+
+
+@dataclass(frozen=True)
+class TermIndex:
+    """Which boundary term sets occur in a text: the pre-filter for patterns."""
+
+    regexes: Mapping[str, re.Pattern[str]]
+
+    def present(self, text: str) -> frozenset[str]:
+        return frozenset(name for name, rx in self.regexes.items() if rx.search(text))
+
+
+def term_index(terms: Mapping[str, TermSet]) -> TermIndex:
+    """Return the pre-filter index for the boundary term sets."""
+    return TermIndex({ts.name: re.compile(ts.alternation()) for ts in terms.values() if ts.boundary})
+
+
+def clause_span(text: str, pos: int) -> tuple[int, int]:
+    """Return the [start, end) of the clause around ``pos`` (split on punctuation)."""
+    start = pos
+    while start > 0 and text[start - 1] not in CLAUSE_BREAKS:
+        start -= 1
+    end = pos
+    while end < len(text) and text[end] not in CLAUSE_BREAKS:
+        end += 1
+    return start, end
+
+
+def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Return the [start, end) of the sentence(s) covering text[start:end]."""
+    s = start
+    while s > 0 and text[s - 1] not in _SENTENCE_BREAKS:
+        s -= 1
+    e = max(end, start)
+    while e < len(text) and text[e] not in _SENTENCE_BREAKS:
+        e += 1
+    if e < len(text):
+        e += 1
+    return s, e
+
+
+def crosses_token(tokens: Sequence[Token], start: int, end: int) -> bool:
+    """Say whether [start, end) begins or ends inside a token that does not contain it all."""
+    for t in tokens:
+        if t.start >= end:
+            break
+        if t.end <= start:
+            continue
+        if t.start <= start and t.end >= end:
+            return False  # one word contains the whole hit (上门 in 上门催收)
+        if t.start < start < t.end or t.start < end < t.end:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Negation:
+    """Negation cues, consequence markers that cancel them, and after-the-fact denials."""
+
+    cues: re.Pattern[str]
+    reversals: re.Pattern[str]
+    denials: re.Pattern[str]
+
+
+def negation_from_terms(terms: Mapping[str, TermSet]) -> Negation:
+    """Build the negation model from the ``negation*`` term sets."""
+    return Negation(
+        cues=re.compile(terms["negation"].alternation()),
+        reversals=re.compile(terms["negation_reversal"].alternation()),
+        denials=re.compile(terms["post_negation"].alternation()),
+    )
+
+
+_A_NOT_A = re.compile(r"(.)[不没]\1")  # 是不是, 会不会, 有没有: questions, not negations
+
+
+def is_negated(text: str, start: int, end: int, neg: Negation, content_start: Optional[int] = None) -> bool:
+    """Say whether the hit text[start:end] is negated or denied in its clause.
+
+    Cues are looked for from the clause start up to ``content_start`` (the first term of
+    the hit that carries its meaning; default: the hit start), so "我们不会上门" is negated
+    whether the pattern matched from 我们, 会 or 上门.
+    """
+    c_start, _ = clause_span(text, start)
+    upto = start if content_start is None else max(start, content_start)
+    before = _A_NOT_A.sub("\uFFFC\uFFFC\uFFFC", text[c_start:upto])
+    cue = None
+    for m in neg.cues.finditer(before):
+        cue = m
+    if cue is not None and not neg.reversals.search(before[cue.end():]):
+        return True
+    _, s_end = sentence_span(text, start, end)
+    return bool(neg.denials.search(text[end:s_end]))
+
+
+def match_rule(
+    rule: Rule,
+    text: str,
+    tokens: Sequence[Token],
+    present: frozenset[str],
+    negation: Optional[Negation],
+) -> Optional[Hit]:
+    """Return the first valid hit of ``rule`` in ``text``, or None."""
+    for pattern in rule.patterns:
+        if not pattern.required_sets <= present:
+            continue
+        hit = _match_pattern(rule, pattern, text, tokens, negation)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _match_pattern(
+    rule: Rule, pattern: CompiledPattern, text: str, tokens: Sequence[Token], negation: Optional[Negation]
+) -> Optional[Hit]:
+    for m in pattern.regex.finditer(text):
+        if any(
+            m.start(g) >= 0 and crosses_token(tokens, m.start(g), m.end(g)) for g in pattern.boundary_groups
+        ):
+            continue
+        if rule.negatable and negation is not None:
+            starts = [m.start(g) for g in pattern.boundary_groups if m.start(g) >= 0]
+            if is_negated(text, m.start(), m.end(), negation, min(starts) if starts else None):
+                continue
+        if rule.unless:
+            s, e = sentence_span(text, m.start(), m.end())
+            if any(u.search(text[s:e]) for u in rule.unless):
+                continue
+        return Hit(rule, m.start(), m.end(), pattern.source)
+    return None
