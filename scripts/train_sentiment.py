@@ -1,0 +1,303 @@
+"""Train callcoach's sentiment model with snownlp's Bayes and write it into the package.
+
+Usage (from the repository root)::
+
+    python scripts/train_sentiment.py --shared ../shared/data
+
+Reads CPED's valid split and the weakly labelled chat set from the shared data folder,
+holds out a fixed, seeded 20 % of CPED dialogues (and 10 % of the chat rows), tunes the
+per-class biases on grouped cross-validation folds of the rest, trains snownlp's
+``Bayes`` on the rest, and writes ``src/callcoach/resources/sentiment/sentiment_nb.bin.gz``
+(counts only, no text) plus the held-out dialogue ids and chat row numbers. The same seed
+and data give a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import re
+import sys
+import time
+import unicodedata
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "src"))
+
+from callcoach.sentiment_model import (  # noqa: E402
+    DEFAULT_MODEL_FILE,
+    LABELS,
+    MODEL_FORMAT,
+    SentimentModel,
+    _parse,
+    encode_model,
+    featurize,
+)
+
+RESOURCE_DIR = REPO_ROOT / "src" / "callcoach" / "resources" / "sentiment"
+MODEL_FILE = DEFAULT_MODEL_FILE
+HELDOUT_DIALOGUES_FILE = "heldout_cped_dialogues.txt"
+HELDOUT_CHAT_FILE = "heldout_chat_rows.txt"
+MODEL_ID = "callcoach.sentiment.nb"
+MODEL_VERSION = "1.0.0"
+
+DOMAIN_WORDS: tuple[str, ...] = (
+    "停息挂账", "最低还款额", "个人征信", "征信", "逾期", "催收", "减免", "协商还款", "分期还款",
+    "还款", "本金", "利息", "罚息", "违约金", "滞纳金", "信用卡", "网贷", "账单日", "还款日",
+)
+"""Domain words added to jieba before segmenting (the runtime segmenter should add the same)."""
+
+CPED_PATH = ("cped", "valid_split.csv")
+CHAT_PATH = ("chat_sentiment_xs", "sentiment_XS_30k.txt")
+_SPACES = re.compile(r"\s+")
+
+
+class Example(NamedTuple):
+    """One training or evaluation utterance: its group, gold label and tokens."""
+
+    group: str
+    label: str
+    tokens: list[str]
+    text: str
+
+
+def normalize_text(text: str, t2s: Callable[[str], str]) -> str:
+    """Normalise like callcoach at runtime: OpenCC t2s, NFKC, whitespace collapsed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", t2s(text))).strip()
+
+
+def make_tokenizer(extra_words: Iterable[str] = DOMAIN_WORDS) -> Callable[[str], list[str]]:
+    """Return text -> tokens: normalise, then ``jieba.lcut`` with the domain words added."""
+    import jieba
+    import opencc
+
+    jieba.setLogLevel(60)
+    for word in extra_words:
+        jieba.add_word(word)
+    t2s = opencc.OpenCC("t2s").convert
+    return lambda text: jieba.lcut(normalize_text(text, t2s))
+
+
+def load_cped(shared: Path, tokenize: Callable[[str], list[str]]) -> list[Example]:
+    """Read CPED's valid split as examples grouped by Dialogue_ID."""
+    with open(shared.joinpath(*CPED_PATH), encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [Example(r["Dialogue_ID"], r["Sentiment"], tokenize(r["Utterance"]), r["Utterance"]) for r in rows]
+
+
+def load_chat(shared: Path, tokenize: Callable[[str], list[str]]) -> list[Example]:
+    """Read the weakly labelled chat set (pre-segmented text is joined, then re-segmented)."""
+    with open(shared.joinpath(*CHAT_PATH), encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    out = []
+    for i, (label, text) in enumerate(rows, start=1):
+        joined = text.replace(" ", "")
+        out.append(Example(f"chat:{i}", label, tokenize(joined), joined))
+    return out
+
+
+def heldout_dialogues(examples: Sequence[Example], frac: float, seed: int) -> set[str]:
+    """Pick ``frac`` of the dialogue ids, seeded, as the fixed held-out set."""
+    ids = sorted({e.group for e in examples})
+    random.Random(seed).shuffle(ids)
+    return set(ids[: round(frac * len(ids))])
+
+
+def heldout_chat(examples: Sequence[Example], frac: float, seed: int) -> set[str]:
+    """Pick ``frac`` of the chat rows, seeded, as the held-out slice."""
+    ids = [e.group for e in examples]
+    random.Random(seed + 1).shuffle(ids)
+    return set(ids[: round(frac * len(ids))])
+
+
+def train_bayes(cped: Sequence[Example], chat: Sequence[Example], cped_weight: int, chat_weight: int, min_count: int):
+    """Train snownlp's Bayes on featurised examples and give every class the shared vocabulary.
+
+    Weights are integer repetitions (Bayes.train counts each occurrence once); a weight of
+    w for CPED and 1 for chat equals additive smoothing of 1/w on CPED-scale counts.
+    Features seen fewer than ``min_count`` times in all are left out of training, so at
+    run time they count as unseen, exactly as ``Bayes.classify`` treats them.
+    """
+    from collections import Counter
+
+    from snownlp.classification.bayes import Bayes
+
+    docs = [(featurize(e.tokens), e.label, cped_weight) for e in cped]
+    docs += [(featurize(e.tokens), e.label, chat_weight) for e in chat]
+    if min_count > 1:
+        seen = Counter(f for d, _, _ in docs for f in d)
+        docs = [([f for f in d if seen[f] >= min_count], y, w) for d, y, w in docs]
+    data = [(d, y) for d, y, w in docs for _ in range(w)]
+    bayes = Bayes()
+    bayes.train(data)
+    vocab = sorted(set().union(*(set(p.d) for p in bayes.d.values())))
+    for label in LABELS:
+        if label not in bayes.d:
+            raise SystemExit(f"no training example has the label {label!r}")
+        prob = bayes.d[label]
+        for f in vocab:
+            if not prob.exists(f):
+                prob.add(f, 0)  # AddOneProb: an unseen key starts at 1, as for any class vocabulary.
+    bayes.total = sum(bayes.d[k].getsum() for k in bayes.d)
+    return bayes
+
+
+def export(bayes, bias: dict[str, float], provenance: dict) -> bytes:
+    """Serialise a trained Bayes (counts only, no text) plus biases and provenance."""
+    vocab = sorted(bayes.d[LABELS[0]].d)
+    header = {
+        "format": MODEL_FORMAT,
+        "classes": list(LABELS),
+        "class_totals": [bayes.d[k].getsum() for k in LABELS],
+        "total": bayes.total,
+        "bias": bias,
+        "provenance": provenance,
+    }
+    counts = [[int(bayes.d[k].d[f]) for f in vocab] for k in LABELS]
+    return encode_model(header, vocab, counts)
+
+
+def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """Return the three-class macro-F1."""
+    f1s = []
+    for k in LABELS:
+        tp = sum(g == k and p == k for g, p in zip(gold, pred))
+        fp = sum(g != k and p == k for g, p in zip(gold, pred))
+        fn = sum(g == k and p != k for g, p in zip(gold, pred))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s)
+
+
+def accuracy(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """Return the share of predictions equal to the gold label."""
+    return sum(g == p for g, p in zip(gold, pred)) / max(len(gold), 1)
+
+
+def tune_bias(joints: Sequence[dict[str, float]], gold: Sequence[str]) -> tuple[dict[str, float], float]:
+    """Grid-search per-class biases (negative fixed at 0) for macro-F1 on out-of-fold scores."""
+    grid = [x / 4 for x in range(-16, 17)]
+    best = (-1.0, {k: 0.0 for k in LABELS})
+    for b_neu in grid:
+        for b_pos in grid:
+            bias = {"negative": 0.0, "neutral": b_neu, "positive": b_pos}
+            pred = [max(LABELS, key=lambda k: j[k] + bias[k]) for j in joints]
+            f = macro_f1(gold, pred)
+            if f > best[0] + 1e-12:
+                best = (f, bias)
+    return best[1], best[0]
+
+
+def build_model(cped, chat, args, bias, provenance) -> tuple[bytes, SentimentModel]:
+    """Train, serialise and reload a model (so evaluation uses exactly the shipped code path)."""
+    bayes = train_bayes(cped, chat, args.cped_weight, args.chat_weight, args.min_count)
+    raw = export(bayes, bias, provenance)
+    return raw, _parse(raw, "<memory>")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train, evaluate on the fixed held-out sets, and write the model into the package."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared" / "data", help="the shared data folder")
+    ap.add_argument("--out", type=Path, default=RESOURCE_DIR, help="where to write the model files")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--heldout-frac", type=float, default=0.2, help="share of CPED dialogues held out")
+    ap.add_argument("--chat-heldout-frac", type=float, default=0.1, help="share of chat rows held out")
+    ap.add_argument("--cped-weight", type=int, default=3, help="repetitions of each CPED utterance")
+    ap.add_argument("--chat-weight", type=int, default=1, help="repetitions of each chat utterance")
+    ap.add_argument("--min-count", type=int, default=1, help="drop features seen fewer times (model size)")
+    ap.add_argument("--folds", type=int, default=5, help="grouped CV folds for tuning the biases")
+    ap.add_argument("--all-data", action="store_true", help="also train on the held-out sets (no honest numbers)")
+    args = ap.parse_args(argv)
+
+    if not args.shared.is_dir():
+        print(f"shared data folder not found: {args.shared}", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    tokenize = make_tokenizer()
+    cped = load_cped(args.shared, tokenize)
+    chat = load_chat(args.shared, tokenize)
+    held = heldout_dialogues(cped, args.heldout_frac, args.seed)
+    held_chat = heldout_chat(chat, args.chat_heldout_frac, args.seed)
+    cped_tr = [e for e in cped if e.group not in held]
+    cped_te = [e for e in cped if e.group in held]
+    chat_tr = [e for e in chat if e.group not in held_chat]
+    chat_te = [e for e in chat if e.group in held_chat]
+    print(f"data: CPED {len(cped_tr)} train / {len(cped_te)} held-out utterances "
+          f"({len(held)} dialogues); chat {len(chat_tr)} / {len(chat_te)}", file=sys.stderr)
+
+    # Tune the biases on out-of-fold scores from grouped folds of the training dialogues.
+    groups = sorted({e.group for e in cped_tr})
+    random.Random(args.seed + 2).shuffle(groups)
+    fold_of = {g: i % args.folds for i, g in enumerate(groups)}
+    joints: list[dict[str, float]] = []
+    gold: list[str] = []
+    zero = {k: 0.0 for k in LABELS}
+    for fold in range(args.folds):
+        fit = [e for e in cped_tr if fold_of[e.group] != fold]
+        ev = [e for e in cped_tr if fold_of[e.group] == fold]
+        _, m = build_model(fit, chat_tr, args, zero, {})
+        joints += [m.log_joint(featurize(e.tokens)) for e in ev]
+        gold += [e.label for e in ev]
+    bias, cv_f1 = tune_bias(joints, gold)
+    print(f"bias {bias} (grouped {args.folds}-fold CV macro-F1 {cv_f1:.4f})", file=sys.stderr)
+
+    _, model = build_model(cped_tr, chat_tr, args, bias, {})
+    pred = [model.predict(e.tokens) for e in cped_te]
+    gold_te = [e.label for e in cped_te]
+    labels_te = [p.label for p in pred]
+    chat_pred = [model.predict(e.tokens).score > 0.5 for e in chat_te]
+    heldout = {
+        "cped_macro_f1": round(macro_f1(gold_te, labels_te), 4),
+        "cped_accuracy": round(accuracy(gold_te, labels_te), 4),
+        "cped_utterances": len(cped_te),
+        "cped_dialogues": len(held),
+        "chat_binary_accuracy_weak_labels": round(
+            sum(p == (e.label == "positive") for p, e in zip(chat_pred, chat_te)) / len(chat_te), 4),
+        "chat_rows": len(chat_te),
+        "bias_cv_macro_f1": round(cv_f1, 4),
+    }
+    print("held-out:", json.dumps(heldout), file=sys.stderr)
+
+    final_cped, final_chat = (cped, chat) if args.all_data else (cped_tr, chat_tr)
+    provenance = {
+        "id": MODEL_ID,
+        "version": MODEL_VERSION,
+        "trained_on": {
+            "cped_valid_split_utterances": len(final_cped),
+            "chat_sentiment_xs_30k_rows": len(final_chat),
+            "excluded": "none (--all-data)" if args.all_data
+            else f"{HELDOUT_DIALOGUES_FILE} (CPED dialogues), {HELDOUT_CHAT_FILE} (chat rows)",
+        },
+        "heldout": heldout if not args.all_data else {"note": "trained on all data; see MODEL_CARD.md", **heldout},
+        "training": {
+            "learner": "snownlp.classification.bayes.Bayes",
+            "cped_weight": args.cped_weight, "chat_weight": args.chat_weight,
+            "min_count": args.min_count, "seed": args.seed, "folds": args.folds,
+        },
+        "preprocessing": {
+            "normalise": "OpenCC t2s, NFKC, whitespace collapsed",
+            "segmenter": "jieba.lcut (HMM on)",
+            "extra_words": list(DOMAIN_WORDS),
+        },
+    }
+    raw, final = build_model(final_cped, final_chat, args, bias, provenance)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / MODEL_FILE).write_bytes(raw)
+    (args.out / HELDOUT_DIALOGUES_FILE).write_text(
+        "# CPED valid_split Dialogue_IDs held out of the shipped model's training (ids only)\n"
+        + "\n".join(sorted(held)) + "\n", encoding="utf-8")
+    rows = sorted(int(g.split(":")[1]) for g in held_chat)
+    (args.out / HELDOUT_CHAT_FILE).write_text(
+        "# sentiment_XS_30k.txt data-row numbers (1 = first row after the header) held out (numbers only)\n"
+        + "\n".join(map(str, rows)) + "\n", encoding="utf-8")
+    print(f"wrote {args.out / MODEL_FILE} ({len(raw) / 1e6:.2f} MB, {len(final._index)} features, "
+          f"sha256 {final.provenance['sha256'][:12]}) in {time.time() - t0:.0f}s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

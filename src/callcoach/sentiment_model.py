@@ -1,0 +1,339 @@
+"""Per-utterance sentiment: a Naive Bayes model trained with snownlp, run without snownlp.
+
+The model is snownlp's ``snownlp.classification.bayes.Bayes`` trained on conversational
+data (see ``resources/sentiment/MODEL_CARD.md`` and ``scripts/train_sentiment.py``). Its
+counts are shipped in a compact gzip file and scored here with the same arithmetic as
+``Bayes.classify`` (log class mass + sum of log add-one frequencies), so importing this
+module costs nothing and loading the model takes a few tens of milliseconds. A per-class
+bias, tuned on held-out folds of the training data, is added to the log scores before the
+decision; the label and the polarity score are both read from those calibrated scores, so
+they always agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import math
+import struct
+import sys
+import unicodedata
+from array import array
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence, Union
+
+from callcoach.errors import ModelError
+
+LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
+"""The labels a prediction can carry, in the order of the model file's class arrays."""
+
+MODEL_FORMAT = "callcoach-sentiment-nb/1"
+"""The format tag that a model file's header must carry."""
+
+DEFAULT_MODEL_FILE = "sentiment_nb.bin.gz"
+"""File name of the shipped model inside ``callcoach/resources/sentiment/``."""
+
+_LEN_FEATURES = tuple(f"LEN{i}" for i in range(6))
+_MAGIC = b"CCSNB1\n"
+_UINT32 = "I" if array("I").itemsize == 4 else "L"
+
+BACKCHANNEL_WORDS: frozenset[str] = frozenset(
+    "嗯 嗯嗯 嗯嗯嗯 嗯哼 嗯呢 哦 哦哦 噢 喔 啊 呃 额 唔 好 好的 好好 好好好 对 对的 对对 对对对 "
+    "是 是的 是是 行 行的 可以 喂 明白 明白了 知道 知道了 收到 了解 ok okay 的 呢 呀 哈 啦".split()
+)
+"""Words (and particles) that alone make an utterance a backchannel: neutral, score 0.5."""
+
+
+@dataclass(frozen=True)
+class SentimentPrediction:
+    """The sentiment of one utterance.
+
+    ``label`` is negative, neutral or positive; ``score`` is the polarity in [0, 1]
+    (P(positive) / (P(positive) + P(negative)); 0.5 = neither); ``probabilities`` maps
+    each label to its calibrated probability (they sum to 1).
+    """
+
+    label: str
+    score: float
+    probabilities: Mapping[str, float] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=65536)
+def _word(token: str) -> str:
+    """Return the token without spaces, or "" when it is only punctuation, symbols or spaces."""
+    if all(unicodedata.category(ch)[0] in "PSZC" for ch in token):
+        return ""
+    return "".join(token.split())
+
+
+def featurize(tokens: Sequence[str]) -> list[str]:
+    """Turn segmented tokens into the model's features.
+
+    Features: the words (punctuation and spaces dropped), word bigrams with sentence
+    boundaries (``a|b``), character unigrams and bigrams of the joined words (``#x``),
+    and a few cues: a length bucket (``LEN<n>``), a question mark (``Q?``) and an
+    exclamation mark (``EXCL``) anywhere in the tokens.
+
+    Args:
+        tokens: the utterance segmented by jieba (``jieba.lcut``), normalised beforehand.
+
+    Returns:
+        The feature strings, duplicates kept (the model counts occurrences); none at all
+        when the tokens hold no word.
+    """
+    words = [w for w in map(_word, tokens) if w]
+    if not words:
+        return []
+    feats = list(words)
+    bounded = ["<s>", *words, "</s>"]
+    feats.extend([a + "|" + b for a, b in zip(bounded, bounded[1:])])
+    joined = "".join(words)
+    feats.extend(["#" + ch for ch in joined])
+    feats.extend(["#" + joined[i : i + 2] for i in range(len(joined) - 1)])
+    feats.append(_LEN_FEATURES[min(len(joined) // 3, 5)])
+    text = "".join(tokens)
+    if "?" in text or "\uff1f" in text:
+        feats.append("Q?")
+    if "!" in text or "\uff01" in text:
+        feats.append("EXCL")
+    return feats
+
+
+def is_backchannel(tokens: Sequence[str]) -> bool:
+    """Return True when every word of the utterance is a backchannel such as 嗯, 好的, 对."""
+    words = [w.lower() for w in map(_word, tokens) if w]
+    if not words:
+        return False
+    return all(w in BACKCHANNEL_WORDS for w in words) or "".join(words) in BACKCHANNEL_WORDS
+
+
+class SentimentModel:
+    """A three-class Naive Bayes sentiment model read from a callcoach model file."""
+
+    def __init__(
+        self, header: Mapping[str, Any], features: Sequence[str], counts: Sequence[Sequence[int]], sha256: str
+    ) -> None:
+        """Build the model from a file's parts; use :func:`load` or :func:`load_default`.
+
+        Args:
+            header: the file's header (classes, per-class totals, grand total, biases, provenance).
+            features: the vocabulary, in the order of the count arrays.
+            counts: per class (in ``header["classes"]`` order), the stored add-one count of each feature.
+            sha256: the hex digest of the model file, kept for provenance.
+        """
+        order = [list(header["classes"]).index(k) for k in LABELS]
+        self._classes: tuple[str, ...] = LABELS
+        totals = [float(header["class_totals"][j]) for j in order]
+        grand = float(header["total"])
+        # Same terms as Bayes.classify: log(getsum_k) - log(total) is the class's log prior,
+        # and log(freq) = log(count) - log(getsum_k), where an unseen feature has count 1.
+        self._log_totals = tuple(math.log(t) for t in totals)
+        self._log_prior = tuple(lt - math.log(grand) for lt in self._log_totals)
+        self._index = dict(zip(features, range(len(features))))
+        if len(self._index) != len(features):
+            raise ValueError("the vocabulary has duplicate features")
+        self._counts = tuple(counts[j] for j in order)
+        # Log counts are computed on first use of a feature (keeps loading fast).
+        self._log_cache: dict[int, tuple[float, float, float]] = {}
+        self._bias = tuple(float(header["bias"].get(k, 0.0)) for k in LABELS)
+        self._header = dict(header)
+        self._sha256 = sha256
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Return the class labels in the model's order."""
+        return self._classes
+
+    @property
+    def provenance(self) -> dict:
+        """Return id, version, sha256 of the file, training data and held-out metrics."""
+        prov = dict(self._header.get("provenance", {}))
+        prov["sha256"] = self._sha256
+        return prov
+
+    def log_joint(self, features: Sequence[str]) -> dict[str, float]:
+        """Return snownlp ``Bayes.classify``'s per-class log scores for ``features`` (no bias).
+
+        Args:
+            features: feature strings, as from :func:`featurize`.
+
+        Returns:
+            For each class, log(class mass / total mass) + sum of log add-one frequencies.
+        """
+        return dict(zip(self._classes, self._scores(features)))
+
+    def _scores(self, features: Sequence[str]) -> tuple[float, float, float]:
+        """Return the log scores in LABELS order (the fast path behind :meth:`log_joint`)."""
+        get, cache, log = self._index.get, self._log_cache, math.log
+        c0, c1, c2 = self._counts
+        s0 = s1 = s2 = 0.0
+        for f in features:
+            i = get(f)
+            if i is None:
+                continue  # unseen: log(1) = 0 before the -log(getsum_k) term below
+            t = cache.get(i)
+            if t is None:
+                t = cache[i] = (log(c0[i]), log(c1[i]), log(c2[i]))
+            s0 += t[0]
+            s1 += t[1]
+            s2 += t[2]
+        n = len(features)
+        (p0, p1, p2), (l0, l1, l2) = self._log_prior, self._log_totals
+        return (p0 - n * l0 + s0, p1 - n * l1 + s1, p2 - n * l2 + s2)
+
+    def classify_features(self, features: Sequence[str]) -> tuple[str, float]:
+        """Return the class and probability that snownlp's ``Bayes.classify`` would return."""
+        joint = self.log_joint(features)
+        best, best_p = self._classes[0], 0.0
+        for k in self._classes:
+            try:
+                now = 1.0 / sum(math.exp(joint[o] - joint[k]) for o in self._classes)
+            except OverflowError:
+                now = 0.0
+            if now > best_p:
+                best, best_p = k, now
+        return best, best_p
+
+    def predict(self, tokens: Sequence[str]) -> SentimentPrediction:
+        """Predict the sentiment of one segmented utterance.
+
+        Args:
+            tokens: the utterance's jieba tokens (after OpenCC t2s, NFKC and whitespace collapse).
+
+        Returns:
+            The label, the polarity score in [0, 1] and the calibrated class probabilities.
+            An utterance with no word (empty or punctuation only) or made only of
+            backchannel words (:data:`BACKCHANNEL_WORDS`) is neutral with score 0.5.
+        """
+        features = featurize(tokens)
+        if not features or is_backchannel(tokens):
+            probs = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
+            return SentimentPrediction("neutral", 0.5, MappingProxyType(probs))
+        b0, b1, b2 = self._bias
+        j0, j1, j2 = self._scores(features)
+        neg, neu, pos = j0 + b0, j1 + b1, j2 + b2
+        top = max(neg, neu, pos)
+        # Ties go to neutral, so a positive (negative) label implies pos > neg (pos < neg).
+        label = "neutral" if neu == top else ("positive" if pos == top else "negative")
+        e0, e1, e2 = math.exp(neg - top), math.exp(neu - top), math.exp(pos - top)
+        norm = e0 + e1 + e2
+        probs = {"negative": e0 / norm, "neutral": e1 / norm, "positive": e2 / norm}
+        score = 1.0 / (1.0 + math.exp(max(min(neg - pos, 700.0), -700.0)))
+        if label == "positive" and score <= 0.5:
+            score = math.nextafter(0.5, 1.0)
+        elif label == "negative" and score >= 0.5:
+            score = math.nextafter(0.5, 0.0)
+        return SentimentPrediction(label, score, MappingProxyType(probs))
+
+
+def encode_model(header: Mapping[str, Any], features: Sequence[str], counts: Sequence[Sequence[int]]) -> bytes:
+    """Serialise a model as callcoach's gzip container (used by scripts/train_sentiment.py).
+
+    Layout inside gzip: the magic line, a little-endian uint32 length and the JSON header,
+    a uint32 length and the newline-joined UTF-8 features, then one little-endian uint32
+    count array per class (``header["classes"]`` order). The same input gives the same bytes.
+
+    Args:
+        header: format, classes, class_totals, total, bias and provenance.
+        features: the vocabulary (no newlines, no duplicates).
+        counts: per class, the add-one count of each feature.
+    """
+    head = json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    vocab = "\n".join(features).encode("utf-8")
+    parts = [_MAGIC, struct.pack("<I", len(head)), head, struct.pack("<I", len(vocab)), vocab]
+    for row in counts:
+        arr = array(_UINT32, row)
+        if sys.byteorder == "big":
+            arr.byteswap()
+        parts.append(arr.tobytes())
+    return gzip.compress(b"".join(parts), compresslevel=9, mtime=0)
+
+
+def _parse(raw: bytes, source: str) -> SentimentModel:
+    """Parse the bytes of a model file; raise ModelError naming ``source`` when they are bad."""
+    hint = "Reinstall callcoach or regenerate it with: python scripts/train_sentiment.py"
+    try:
+        data = gzip.decompress(raw)
+        if not data.startswith(_MAGIC):
+            raise ValueError("it is not a callcoach sentiment model (bad magic)")
+        pos = len(_MAGIC)
+        (n_head,) = struct.unpack_from("<I", data, pos)
+        header = json.loads(data[pos + 4 : pos + 4 + n_head].decode("utf-8"))
+        pos += 4 + n_head
+        if header.get("format") != MODEL_FORMAT:
+            raise ValueError(f"format is {header.get('format')!r}, expected {MODEL_FORMAT!r}")
+        (n_vocab,) = struct.unpack_from("<I", data, pos)
+        blob = data[pos + 4 : pos + 4 + n_vocab].decode("utf-8")
+        pos += 4 + n_vocab
+        features = blob.split("\n") if blob else []
+        classes = header["classes"]
+        if sorted(classes) != sorted(LABELS):
+            raise ValueError(f"classes are {classes!r}, expected {list(LABELS)!r}")
+        width = 4 * len(features)
+        if len(data) != pos + width * len(classes):
+            raise ValueError("the count arrays do not match the vocabulary (truncated file?)")
+        counts = []
+        for k in range(len(classes)):
+            arr = array(_UINT32)
+            arr.frombytes(data[pos + k * width : pos + (k + 1) * width])
+            if sys.byteorder == "big":
+                arr.byteswap()
+            if arr and min(arr) < 1:
+                raise ValueError("a stored add-one count is below 1")
+            counts.append(arr)
+        totals = header["class_totals"]
+        if len(totals) != len(classes) or min(totals) <= 0 or header["total"] <= 0:
+            raise ValueError("class totals are missing or not positive")
+        return SentimentModel(header, features, counts, hashlib.sha256(raw).hexdigest())
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
+        raise ModelError(f"the sentiment model file is corrupt ({exc}). {hint}", path=source) from exc
+
+
+def load(path: Union[str, Path]) -> SentimentModel:
+    """Load a sentiment model file written by ``scripts/train_sentiment.py``.
+
+    Args:
+        path: the ``.bin.gz`` model file.
+
+    Returns:
+        The model.
+
+    Raises:
+        ModelError: the file is missing, unreadable or corrupt.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError as exc:
+        raise ModelError(
+            "the sentiment model file does not exist. Check the path, reinstall callcoach, "
+            "or train one with: python scripts/train_sentiment.py",
+            path=str(p),
+        ) from exc
+    except OSError as exc:
+        raise ModelError(f"the sentiment model file cannot be read ({exc.strerror})", path=str(p)) from exc
+    return _parse(raw, str(p))
+
+
+@functools.lru_cache(maxsize=1)
+def load_default() -> SentimentModel:
+    """Load (once) the model shipped in ``callcoach/resources/sentiment/``.
+
+    Raises:
+        ModelError: the shipped file is missing or corrupt.
+    """
+    res = resources.files("callcoach") / "resources" / "sentiment" / DEFAULT_MODEL_FILE
+    try:
+        raw = res.read_bytes()
+    except (FileNotFoundError, OSError) as exc:
+        raise ModelError(
+            "the shipped sentiment model is missing; reinstall callcoach, or regenerate it "
+            "with: python scripts/train_sentiment.py",
+            path=str(res),
+        ) from exc
+    return _parse(raw, str(res))
