@@ -34,7 +34,7 @@ class TalkConfig:
 
     agent_share_band: tuple[float, float] = (0.30, 0.50)
     long_silence_s: float = 5.0
-    interruption_min_overlap_s: float = 0.8
+    interruption_min_overlap_s: float = 0.5
     backchannel_max_chars: int = 4
     long_monologue_s: float = 45.0
     chars_per_second_estimate: float = 4.5
@@ -47,6 +47,7 @@ class SentimentConfig:
 
     trend_threshold: float = 0.12
     most_negative: int = 3
+    context_weight: float = 1.0
 
 
 @dataclass(frozen=True)
