@@ -12,6 +12,7 @@ import sys
 import typer
 
 from ..errors import CallcoachError
+from ._errors import handle_errors
 from .rules import rules_app
 from .score import score_command
 
@@ -22,12 +23,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("score")(score_command)
+app.command("score")(handle_errors(score_command))
 app.add_typer(rules_app, name="rules")
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
 ) -> None:
     """Score Mandarin debt-collection calls for compliance and coaching."""
@@ -35,6 +37,9 @@ def _root(
         from .. import __version__
 
         typer.echo(__version__)
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
         raise typer.Exit(0)
 
 

@@ -8,6 +8,7 @@ import typer
 from typing_extensions import Annotated
 
 from ..config import Config
+from ._errors import handle_errors
 from ..lexicon import load_rulebook
 from ..pipeline import analyze_text
 from ..scorers.base import ScoringContext
@@ -17,6 +18,7 @@ rules_app = typer.Typer(help="List and inspect the compliance rules.", no_args_i
 
 
 @rules_app.command("list")
+@handle_errors
 def list_rules(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -36,6 +38,7 @@ def list_rules(
 
 
 @rules_app.command("show")
+@handle_errors
 def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. EXP001.")]) -> None:
     """Show one rule: what it finds, why it matters, what to say instead, and its examples."""
     r = load_rulebook().get(rule_id)
@@ -56,6 +59,7 @@ def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. EXP001.
 
 
 @rules_app.command("check")
+@handle_errors
 def check_text(
     text: Annotated[str, typer.Argument(help="An utterance to check, as the agent would say it.")],
     days_overdue: Annotated[int, typer.Option("--days-overdue", help="Days overdue, for stage rules.")] = -1,

@@ -96,8 +96,8 @@ def find_promise(call: AnalyzedCall, pats: ConductPatterns) -> Optional[tuple[An
             found = (t, date.group(0), amount.group(0) if amount else None)
         elif prev_agent is not None and _YES.match(t.text) and pats.agent_confirm.search(prev_agent.text):
             d = _search(pats.date, prev_agent.text)
-            a = pats.amount.search(prev_agent.text)
-            if d:
+            if d and _search(pats.pay, prev_agent.text[d.start():]):
+                a = pats.amount.search(prev_agent.text)
                 found = (t, d.group(0), a.group(0) if a else None)
     return found
 

@@ -100,7 +100,10 @@ class OpeningScorer:
         present = 0
         for name in cfg.elements:
             el = script.elements[name]
-            found = any(el.found_in(t.text) for t in window)
+            if name == "verify_identity":
+                found = self._verified_in_window(call, window, el, script)
+            else:
+                found = any(el.found_in(t.text) for t in window)
             metrics[f"opening.elements.{name}"] = found
             present += found
             if judged and not found and rules.enabled(el.id):
@@ -125,6 +128,19 @@ class OpeningScorer:
                 span=(m.start(), m.end()), quote=turn.text,
             ))
         return ScorerOutput(metrics=metrics, findings=tuple(findings))
+
+    @staticmethod
+    def _verified_in_window(
+        call: AnalyzedCall, window: tuple[AnalyzedTurn, ...], el: Element, script: OpeningScript
+    ) -> bool:
+        """Say whether the agent checked identity and the callee did not deny being the borrower."""
+        for t in window:
+            if el.found_in(t.text) is None:
+                continue
+            reply = next((c for c in call.turns[t.index + 1:] if c.speaker == "customer"), None)
+            if reply is None or _any(script.deny, reply.text) is None:
+                return True
+        return False
 
     @staticmethod
     def _disclosure(
