@@ -70,10 +70,11 @@ class TermSet:
     fuzzy: bool = False
     description: str = ""
 
-    def alternation(self) -> str:
+    def alternation(self, fuzzy: Optional[bool] = None) -> str:
         """Return the regex alternation of this set (fuzzy sets include homophones)."""
+        use_fuzzy = self.fuzzy if fuzzy is None else fuzzy and self.fuzzy
         alts = sorted(self.terms, key=len, reverse=True)
-        parts = [_fuzzy_term(t) if self.fuzzy and _plain_cjk(t) else t for t in alts]
+        parts = [_fuzzy_term(t) if use_fuzzy and _plain_cjk(t) else t for t in alts]
         return "(?:" + "|".join(parts) + ")"
 
 
@@ -111,10 +112,11 @@ def _plain_cjk(term: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _homophones() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
-    """Return (char -> toneless readings, reading -> common chars sharing it).
+    """Return (char -> toneless readings, reading -> common chars whose *usual* reading it is).
 
-    Homophone classes are limited to the 3,755 common characters of GB2312 level 1:
-    speech recognisers write common characters, and small classes keep the patterns fast.
+    A recogniser that mishears writes a common character in its usual reading, so the
+    candidates for a homophone are the 3,755 common characters of GB2312 level 1, indexed
+    by their first (most frequent) reading only; this keeps 的 (de) from standing for 弟 (di).
     """
     readings: dict[str, frozenset[str]] = {}
     by_reading: dict[str, set[str]] = {}
@@ -122,11 +124,10 @@ def _homophones() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]
         if not 0x4E00 <= code <= 0x9FFF:
             continue
         ch = chr(code)
-        tones = frozenset(_strip_tone(r) for r in value.split(","))
-        readings[ch] = tones
+        tones = [_strip_tone(r) for r in value.split(",")]
+        readings[ch] = frozenset(tones)
         if _common(ch):
-            for r in tones:
-                by_reading.setdefault(r, set()).add(ch)
+            by_reading.setdefault(tones[0], set()).add(ch)
     return readings, {k: frozenset(v) for k, v in by_reading.items()}
 
 
@@ -160,15 +161,21 @@ def _strip_tone(syllable: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _fuzzy_term(term: str) -> str:
-    """Return a regex matching ``term`` and any same-length homophone of it."""
+    """Return a regex matching ``term`` with at most one character replaced by a homophone.
+
+    Recognition errors change one character of a word (同事 -> 同时, 法院 -> 发院); allowing
+    every character to vary at once would match unrelated words.
+    """
     readings, by_reading = _homophones()
-    out = []
-    for ch in term:
+    variants = []
+    for i, ch in enumerate(term):
         chars = {ch}
         for r in readings.get(ch, ()):
             chars |= by_reading.get(r, frozenset())
-        out.append("[" + "".join(sorted(chars)) + "]" if len(chars) > 1 else re.escape(ch))
-    return "".join(out)
+        if len(chars) > 1:
+            cls = "[" + "".join(sorted(chars)) + "]"
+            variants.append(re.escape(term[:i]) + cls + re.escape(term[i + 1:]))
+    return "(?:" + "|".join(variants) + ")" if variants else re.escape(term)
 
 
 def toneless_pinyin(text: str) -> tuple[frozenset[str], ...]:
@@ -196,9 +203,15 @@ class CompiledPattern:
 
 
 def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where: str) -> CompiledPattern:
-    """Expand the macros in ``pattern`` and compile it."""
+    """Expand the macros in ``pattern`` and compile it.
+
+    Homophones are only matched where the rest of the pattern corroborates them: a pattern
+    that is a single term set on its own ("{jail}") matches its terms exactly, because a
+    lone homophone is far more often another real word (劳烦 is not 牢饭) than an ASR error.
+    """
     groups: list[str] = []
     required: set[str] = set()
+    lone = _MACRO.fullmatch(pattern.strip()) is not None
 
     def expand(m: re.Match[str]) -> str:
         name = m.group(1)
@@ -207,12 +220,13 @@ def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where
         ts = terms.get(name)
         if ts is None:
             raise RuleError(f"{where}: pattern uses unknown term set {{{name}}}", path=path)
+        alternation = ts.alternation(fuzzy=not lone)
         if not ts.boundary:
-            return ts.alternation()
+            return alternation
         group = f"b{len(groups)}"
         groups.append(group)
         required.add(name)
-        return f"(?P<{group}>{ts.alternation()})"
+        return f"(?P<{group}>{alternation})"
 
     expanded = _MACRO.sub(expand, pattern)
     return CompiledPattern(pattern, _compile(expanded, path, where), tuple(groups), frozenset(required))
@@ -249,6 +263,7 @@ class Rule:
     suggestion: str
     patterns: tuple[CompiledPattern, ...]
     speaker: str = "agent"
+    kind: str = "pattern"
     unless: tuple[re.Pattern[str], ...] = ()
     negatable: bool = True
     min_days_overdue: Optional[int] = None
@@ -271,7 +286,7 @@ class Rule:
 
 
 _RULE_KEYS = (
-    "id", "name", "category", "severity", "speaker", "patterns", "unless", "negatable",
+    "id", "name", "category", "severity", "speaker", "kind", "patterns", "unless", "negatable",
     "message", "rationale", "regulation", "suggestion", "min_days_overdue", "max_days_overdue",
     "aliases", "examples",
 )
@@ -293,9 +308,14 @@ def _rule_from_table(table: Mapping[str, Any], terms: Mapping[str, TermSet], pat
     speaker = table.get("speaker", "agent")
     if speaker not in ("agent", "customer", "any"):
         raise RuleError(f"{where}: speaker must be agent, customer or any", path=path)
-    pats = table.get("patterns")
-    if not isinstance(pats, list) or not pats:
+    kind = table.get("kind", "pattern")
+    if kind not in ("pattern", "model"):
+        raise RuleError(f"{where}: kind must be 'pattern' or 'model' (the learned detector)", path=path)
+    pats = table.get("patterns", [])
+    if kind == "pattern" and (not isinstance(pats, list) or not pats):
         raise RuleError(f"{where}: 'patterns' must be a non-empty list", path=path)
+    if kind == "model" and pats:
+        raise RuleError(f"{where}: a model rule has no patterns", path=path)
     examples = table.get("examples", {})
     _check_keys(examples, ("fire", "pass"), f"{where} examples", path)
     fire = tuple(_example(e, where, path) for e in examples.get("fire", []))
@@ -312,6 +332,7 @@ def _rule_from_table(table: Mapping[str, Any], terms: Mapping[str, TermSet], pat
         suggestion=table["suggestion"].strip(),
         regulation=str(table.get("regulation", "")).strip(),
         speaker=speaker,
+        kind=kind,
         patterns=tuple(compile_pattern(p, terms, path, where) for p in pats),
         unless=tuple(compile_pattern(p, terms, path, where).regex for p in table.get("unless", [])),
         negatable=bool(table.get("negatable", True)),

@@ -39,9 +39,19 @@ class TermIndex:
         return frozenset(name for name, rx in self.regexes.items() if rx.search(text))
 
 
+_INDEX_CACHE: dict[int, tuple[Mapping[str, TermSet], TermIndex]] = {}
+
+
 def term_index(terms: Mapping[str, TermSet]) -> TermIndex:
-    """Return the pre-filter index for the boundary term sets."""
-    return TermIndex({ts.name: re.compile(ts.alternation()) for ts in terms.values() if ts.boundary})
+    """Return the pre-filter index for the boundary term sets (memoised per loaded term mapping)."""
+    cached = _INDEX_CACHE.get(id(terms))
+    if cached is not None and cached[0] is terms:
+        return cached[1]
+    index = TermIndex({ts.name: re.compile(ts.alternation()) for ts in terms.values() if ts.boundary})
+    if len(_INDEX_CACHE) > 8:
+        _INDEX_CACHE.clear()
+    _INDEX_CACHE[id(terms)] = (terms, index)
+    return index
 
 
 def clause_span(text: str, pos: int) -> tuple[int, int]:
@@ -69,14 +79,17 @@ def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def crosses_token(tokens: Sequence[Token], start: int, end: int) -> bool:
-    """Say whether [start, end) begins or ends inside a token that does not contain it all."""
+    """Say whether [start, end) cuts a jieba word: starts or ends inside one, or sits inside one."""
     for t in tokens:
         if t.start >= end:
             break
         if t.end <= start:
             continue
         if t.start <= start and t.end >= end:
-            return False  # one word contains the whole hit (上门 in 上门催收)
+            # One word holds the whole hit: fine when a multi-character hit begins or ends
+            # it (上门 in 上门催收, 老赖 in 大老赖), not when it sits inside (行局 in 执行局)
+            # or is a single character of a longer word (手 in 手机).
+            return not (end - start >= 2 and (t.start == start or t.end == end))
         if t.start < start < t.end or t.start < end < t.end:
             return True
     return False
