@@ -21,6 +21,7 @@ from pathlib import Path
 from callcoach.config import Config
 from callcoach.lexicon import load_rulebook
 from callcoach.pipeline import analyze_text
+from callcoach.prohibited_model import load_default
 from callcoach.scorers.base import ScoringContext
 from callcoach.scorers.prohibited import PROHIBITED_CATEGORIES, ProhibitedLanguageScorer
 
@@ -32,7 +33,7 @@ def flagged(text: str, speaker: str = "agent", categories: tuple[str, ...] = PRO
     """Return the categories flagged in one utterance."""
     cfg = Config()
     call = analyze_text(text, cfg, speaker=speaker)
-    out = ProhibitedLanguageScorer().score(call, ScoringContext(cfg, load_rulebook()))
+    out = ProhibitedLanguageScorer().score(call, ScoringContext(cfg, load_rulebook(), prohibited_model=load_default()))
     return [f.category for f in out.findings if f.category in categories]
 
 

@@ -11,13 +11,14 @@ from callcoach.config import Config
 from callcoach.errors import RuleError
 from callcoach.lexicon import load_rulebook
 from callcoach.pipeline import analyze_text
+from callcoach.prohibited_model import load_default
 from callcoach.scorers.base import ScoringContext
 from callcoach.scorers.prohibited import PROHIBITED_CATEGORIES, ProhibitedLanguageScorer
 
 CFG = Config()
 BOOK = load_rulebook()
 SCORER = ProhibitedLanguageScorer()
-CTX = ScoringContext(CFG, BOOK)
+CTX = ScoringContext(CFG, BOOK, prohibited_model=load_default())
 
 
 def fired(text: str, days_overdue: int | None = None, speaker: str = "agent") -> list[str]:

@@ -73,9 +73,11 @@ class Pipeline:
     @property
     def context(self) -> ScoringContext:
         if self._ctx is None:
-            from .sentiment_model import load_default
+            from . import prohibited_model, sentiment_model
 
-            self._ctx = ScoringContext(self.config, self.rulebook, load_default())
+            self._ctx = ScoringContext(
+                self.config, self.rulebook, sentiment_model.load_default(), prohibited_model.load_default()
+            )
         return self._ctx
 
     def score(self, transcript: Transcript) -> CallResult:
@@ -127,6 +129,7 @@ class Pipeline:
         import jieba
 
         model = self.context.sentiment_model
+        detector = self.context.prohibited_model
         return {
             "callcoach": __version__,
             "scorers": {s.spec.id: s.spec.version for s in SCORERS},
@@ -134,7 +137,10 @@ class Pipeline:
                 "sha256": self.rulebook.sha256,
                 "ids": [r.id for r in self.rulebook.rules if self.config.rules.enabled(r.id)],
             },
-            "models": {"sentiment": model.provenance if model is not None else None},
+            "models": {
+                "sentiment": model.provenance if model is not None else None,
+                "prohibited": detector.provenance if detector is not None else None,
+            },
             "segmenter": {"jieba": jieba.__version__},
             "config": self.config.source or "default",
         }

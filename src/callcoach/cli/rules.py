@@ -11,6 +11,7 @@ from ..config import Config
 from ._errors import handle_errors
 from ..lexicon import load_rulebook
 from ..pipeline import analyze_text
+from ..prohibited_model import load_default
 from ..scorers.base import ScoringContext
 from ..scorers.prohibited import ProhibitedLanguageScorer
 
@@ -67,7 +68,7 @@ def check_text(
     """Check one agent utterance against the rules and print the rule ids that fire."""
     cfg = Config()
     call = analyze_text(text, cfg, days_overdue=None if days_overdue < 0 else days_overdue)
-    out = ProhibitedLanguageScorer().score(call, ScoringContext(cfg, load_rulebook()))
+    out = ProhibitedLanguageScorer().score(call, ScoringContext(cfg, load_rulebook(), prohibited_model=load_default()))
     for f in out.findings:
         typer.echo(f"{f.rule_id}  {f.category:<14} {f.severity:<9} {f.quote}")
     if not out.findings:

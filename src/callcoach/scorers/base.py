@@ -29,6 +29,7 @@ class ScoringContext:
     config: Config
     rulebook: Rulebook
     sentiment_model: Any = None
+    prohibited_model: Any = None
 
 
 class Scorer(Protocol):
