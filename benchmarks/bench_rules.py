@@ -1,9 +1,10 @@
 """Accuracy of the prohibited-language rules.
 
 Prints, from one run: recall on violating agent utterances and false-positive rate on lawful
-agent and customer utterances, for tests/data/utterances/{dev,holdout}.jsonl (holdout is never
-used to write rules: it measures generalisation), per category; and the insult rules' flag
-rate on COLD's safe and offensive texts (../shared/data/cold/dev.csv) where present.
+agent and customer utterances, for tests/data/utterances/{dev,holdout,holdout2}.jsonl (the
+holdouts are never trained on), per category; then the same for the pattern rules alone, as
+the baseline the learned detector adds to; and the insult flag rate on COLD's safe and
+offensive texts (../shared/data/cold/dev.csv) where present.
 
     python benchmarks/bench_rules.py [--verbose dev|holdout] [--cold N]
 """
@@ -29,11 +30,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CALLCOACH_SHARED", ROOT.parent / "shared"))
 
 
+CFG = Config()
+SCORER = ProhibitedLanguageScorer()
+CONTEXTS = {
+    "rules + learned detector": ScoringContext(CFG, load_rulebook(), prohibited_model=load_default()),
+    "rules only": ScoringContext(CFG, load_rulebook()),
+}
+CTX = CONTEXTS["rules + learned detector"]
+
+
 def flagged(text: str, speaker: str = "agent", categories: tuple[str, ...] = PROHIBITED_CATEGORIES) -> list[str]:
     """Return the categories flagged in one utterance."""
-    cfg = Config()
-    call = analyze_text(text, cfg, speaker=speaker)
-    out = ProhibitedLanguageScorer().score(call, ScoringContext(cfg, load_rulebook(), prohibited_model=load_default()))
+    out = SCORER.score(analyze_text(text, CFG, speaker=speaker), CTX)
     return [f.category for f in out.findings if f.category in categories]
 
 
@@ -88,13 +96,18 @@ def cold(limit: int) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--verbose", choices=["dev", "holdout"], help="list misses and false positives of one set")
+    ap.add_argument("--verbose", choices=["dev", "holdout", "holdout2"], help="list misses and false positives of one set")
     ap.add_argument("--cold", type=int, default=6431, help="how many COLD dev rows to check (0 = skip)")
     args = ap.parse_args()
-    for name in ("dev", "holdout"):
-        p = ROOT / "tests" / "data" / "utterances" / f"{name}.jsonl"
-        if p.is_file():
-            evaluate(p, args.verbose == name)
+    global CTX
+    for label, ctx in CONTEXTS.items():
+        CTX = ctx
+        print(f"== {label}")
+        for name in ("dev", "holdout", "holdout2"):
+            p = ROOT / "tests" / "data" / "utterances" / f"{name}.jsonl"
+            if p.is_file():
+                evaluate(p, args.verbose == name and label.startswith("rules +"))
+    CTX = CONTEXTS["rules + learned detector"]
     if args.cold:
         cold(args.cold)
     return 0

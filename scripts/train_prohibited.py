@@ -15,7 +15,7 @@ utterances are flagged; where ../shared/data/jddc_sample is present, real custom
 agent lines (which are never collection threats) must also stay under that rate. The final
 model is refit on all training data with the chosen C and threshold.
 
-    python scripts/train_prohibited.py [--max-fpr 0.02] [--seed 7]
+    python scripts/train_prohibited.py [--max-fpr 0.01] [--seed 7]
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def evaluate(clf: LogisticRegression, vocab: dict[str, int], rows: list[tuple[st
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--max-fpr", type=float, default=0.02)
+    ap.add_argument("--max-fpr", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--cold", type=int, default=2000, help="safe COLD training comments added as lawful negatives")

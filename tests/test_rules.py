@@ -35,13 +35,26 @@ FIRE = [(r.id, e.text, e.days_overdue) for r in BOOK.rules for e in r.fire]
 PASS = [(r.id, e.text, e.days_overdue) for r in BOOK.rules for e in r.pass_]
 
 
+def model_verdict(rule_id: str, text: str) -> bool:
+    """Say whether the learned detector flags ``text`` under this model rule's category."""
+    from callcoach.normalize import normalize_text
+
+    pred = load_default().predict(normalize_text(text))
+    return pred.flagged and pred.category == BOOK.get(rule_id).category
+
+
 @pytest.mark.parametrize("rule_id,text,days", FIRE, ids=[f"{r}-fire-{i}" for i, (r, _, _) in enumerate(FIRE)])
 def test_rule_fires_on_its_examples(rule_id: str, text: str, days: int | None) -> None:
-    assert rule_id in fired(text, days)
+    if BOOK.get(rule_id).kind == "model":
+        assert model_verdict(rule_id, text)
+    else:
+        assert rule_id in fired(text, days)
 
 
 @pytest.mark.parametrize("rule_id,text,days", PASS, ids=[f"{r}-pass-{i}" for i, (r, _, _) in enumerate(PASS)])
 def test_rule_does_not_fire_on_its_counter_examples(rule_id: str, text: str, days: int | None) -> None:
+    if BOOK.get(rule_id).kind == "model":
+        assert not model_verdict(rule_id, text)
     assert rule_id not in fired(text, days)
 
 
@@ -135,9 +148,10 @@ def _corpus(name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("name,min_recall,max_fpr", [("dev", 0.85, 0.05), ("holdout", 0.75, 0.05)])
+@pytest.mark.parametrize("name,min_recall,max_fpr", [("dev", 0.95, 0.03), ("holdout", 0.90, 0.05), ("holdout2", 0.90, 0.05)])
 def test_utterance_corpus_recall_and_false_positives(name: str, min_recall: float, max_fpr: float) -> None:
-    """dev is used to write rules; holdout only measures generalisation (never tuned on)."""
+    """dev is used to write rules and train the detector; holdout and holdout2 are never
+    trained on (see the model card for how each was used)."""
     rows = _corpus(name)
     viol = [r for r in rows if r["expected"] != "lawful" and r["speaker"] == "agent"]
     lawful = [r for r in rows if r not in viol]

@@ -35,8 +35,10 @@ class TermIndex:
 
     regexes: Mapping[str, re.Pattern[str]]
 
-    def present(self, text: str) -> frozenset[str]:
-        return frozenset(name for name, rx in self.regexes.items() if rx.search(text))
+    def present(self, text: str, among: Optional[frozenset[str]] = None) -> frozenset[str]:
+        """Return the names of the sets with a term in ``text`` (checking only ``among`` if given)."""
+        names = self.regexes if among is None else among
+        return frozenset(name for name in names if self.regexes[name].search(text))
 
 
 _INDEX_CACHE: dict[int, tuple[Mapping[str, TermSet], TermIndex]] = {}
@@ -47,7 +49,7 @@ def term_index(terms: Mapping[str, TermSet]) -> TermIndex:
     cached = _INDEX_CACHE.get(id(terms))
     if cached is not None and cached[0] is terms:
         return cached[1]
-    index = TermIndex({ts.name: re.compile(ts.alternation()) for ts in terms.values() if ts.boundary})
+    index = TermIndex({ts.name: re.compile(ts.lead() + ts.alternation()) for ts in terms.values() if ts.boundary})
     if len(_INDEX_CACHE) > 8:
         _INDEX_CACHE.clear()
     _INDEX_CACHE[id(terms)] = (terms, index)
@@ -116,20 +118,27 @@ def negation_from_terms(terms: Mapping[str, TermSet]) -> Negation:
 _A_NOT_A = re.compile(r"(.)[不没]\1")  # 是不是, 会不会, 有没有: questions, not negations
 
 
-def is_negated(text: str, start: int, end: int, neg: Negation, content_start: Optional[int] = None) -> bool:
+def is_negated(
+    text: str, start: int, end: int, neg: Negation, content: Sequence[tuple[int, int]] = ()
+) -> bool:
     """Say whether the hit text[start:end] is negated or denied in its clause.
 
-    Cues are looked for from the clause start up to ``content_start`` (the first term of
-    the hit that carries its meaning; default: the hit start), so "我们不会上门" is negated
-    whether the pattern matched from 我们, 会 or 上门.
+    A cue counts anywhere from the clause start to the end of the hit ("我们不会通知您家人",
+    "您父母那边我们绝对不会去说"), except inside the hit's own terms (``content`` spans: the
+    不得 of 不得好死 is the insult, not a negation), and unless a consequence marker follows it
+    ("你没还我们就通知你家人" is a threat). A denial after the hit in the same sentence
+    ("…那个说法是错的") cancels it too.
     """
     c_start, _ = clause_span(text, start)
-    upto = start if content_start is None else max(start, content_start)
-    before = _A_NOT_A.sub("\uFFFC\uFFFC\uFFFC", text[c_start:upto])
+    chars = list(text[c_start:end])
+    for s, e in content:
+        for i in range(max(s, c_start), min(e, end)):
+            chars[i - c_start] = "\uFFFC"
+    window = _A_NOT_A.sub("\uFFFC\uFFFC\uFFFC", "".join(chars))
     cue = None
-    for m in neg.cues.finditer(before):
+    for m in neg.cues.finditer(window):
         cue = m
-    if cue is not None and not neg.reversals.search(before[cue.end():]):
+    if cue is not None and not neg.reversals.search(window[cue.end():]):
         return True
     _, s_end = sentence_span(text, start, end)
     return bool(neg.denials.search(text[end:s_end]))
@@ -161,8 +170,8 @@ def _match_pattern(
         ):
             continue
         if rule.negatable and negation is not None:
-            starts = [m.start(g) for g in pattern.boundary_groups if m.start(g) >= 0]
-            if is_negated(text, m.start(), m.end(), negation, min(starts) if starts else None):
+            spans = [m.span(g) for g in pattern.boundary_groups if m.start(g) >= 0]
+            if is_negated(text, m.start(), m.end(), negation, spans):
                 continue
         if rule.unless:
             s, e = sentence_span(text, m.start(), m.end())

@@ -7,8 +7,7 @@ trained on callcoach's own written corpus of violating and lawful collection utt
 predicts one of the six prohibited categories or ``lawful``; a sentence is flagged when
 P(lawful) falls below the shipped threshold, which was set on held-out lawful speech.
 
-Inference is pure Python: the weights of each n-gram are a small tuple, so scoring a
-sentence costs a few dozen dictionary look-ups.
+Inference is a few dozen dictionary look-ups and one small numpy sum per turn.
 """
 
 from __future__ import annotations
@@ -53,11 +52,14 @@ class ProhibitedModel:
     """Score sentences with the shipped logistic-regression weights."""
 
     def __init__(self, header: Mapping[str, Any], weights: Mapping[str, Sequence[float]], sha256: str) -> None:
+        import numpy as np
+
         self.classes: tuple[str, ...] = tuple(header["classes"])
-        self.intercept: tuple[float, ...] = tuple(header["intercept"])
+        self.intercept = np.asarray(header["intercept"], dtype=np.float64)
         self.threshold: float = float(header["threshold"])
         self.n_min, self.n_max = header["ngram_range"]
-        self._weights = weights
+        self._rows = {g: i for i, g in enumerate(weights)}
+        self._matrix = np.asarray(list(weights.values()), dtype=np.float64).reshape(len(weights), len(self.classes))
         self._header = header
         self._sha256 = sha256
         self._lawful = self.classes.index(LAWFUL)
@@ -75,15 +77,12 @@ class ProhibitedModel:
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Return P(class) for one sentence of normalised text."""
-        grams = [g for g in ngrams(text, self.n_min, self.n_max) if g in self._weights]
-        scores = list(self.intercept)
-        if grams:
-            norm = 1.0 / math.sqrt(len(grams))
-            for g in grams:
-                for k, w in enumerate(self._weights[g]):
-                    scores[k] += w * norm
-        top = max(scores)
-        exp = [math.exp(s - top) for s in scores]
+        rows = self._rows
+        idx = [rows[g] for g in ngrams(text, self.n_min, self.n_max) if g in rows]
+        scores = self.intercept
+        if idx:
+            scores = scores + self._matrix[idx].sum(axis=0) / math.sqrt(len(idx))
+        exp = [math.exp(s) for s in (scores - scores.max()).tolist()]
         z = sum(exp)
         return {c: e / z for c, e in zip(self.classes, exp)}
 
@@ -102,8 +101,7 @@ def _parse(raw: bytes, source: str) -> ProhibitedModel:
     header = doc.get("header", {})
     if header.get("format") != MODEL_FORMAT:
         raise ModelError(f"{source}: unknown model format {header.get('format')!r}; expected {MODEL_FORMAT}")
-    weights = {g: tuple(w) for g, w in doc["weights"].items()}
-    return ProhibitedModel(header, weights, hashlib.sha256(raw).hexdigest())
+    return ProhibitedModel(header, doc["weights"], hashlib.sha256(raw).hexdigest())
 
 
 def load(path: Union[str, Path]) -> ProhibitedModel:

@@ -3,8 +3,9 @@
 Only the speaker a rule names is judged (agent by default): a customer's anger is
 sentiment, not a violation. Pattern rules are matched by :mod:`callcoach.matching`.
 Rules of ``kind = "model"`` stand for the learned detector (:mod:`callcoach.prohibited_model`):
-it reads each agent sentence and, when it finds a category that no pattern rule already
-caught in that turn, reports it under that category's model rule.
+it reads each agent turn and, when it finds a category that no pattern rule already caught
+in that turn, reports it under that category's model rule, quoting the turn's most
+suspicious sentence.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ SPEC = ScorerSpec(
 
 PROHIBITED_CATEGORIES = ("violence", "exposure", "impersonation", "false_legal", "insult", "harassment")
 _SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_MIN_CJK = 4
 
 
 class ProhibitedLanguageScorer:
@@ -53,9 +56,12 @@ class ProhibitedLanguageScorer:
         model_rules = {r.category: r for r in enabled if r.kind == "model"}
         model = ctx.prohibited_model if model_rules else None
         findings: list[Finding] = []
+        by_speaker = {who: [r for r in rules if r.speaker in (who, "any")] for who in ("agent", "customer")}
+        # Term sets absent from every judged turn need not be looked for turn by turn.
+        in_call = index.present("\n".join(t.text for t in call.turns if by_speaker[t.speaker]))
         for turn in call.turns:
-            applicable = [r for r in rules if r.speaker in (turn.speaker, "any")]
-            present = index.present(turn.text) if applicable else frozenset()
+            applicable = by_speaker[turn.speaker]
+            present = index.present(turn.text, in_call) if applicable else frozenset()
             caught: set[str] = set()
             for rule in applicable:
                 hit = match_rule(rule, turn.text, turn.tokens, present, negation)
@@ -70,30 +76,33 @@ class ProhibitedLanguageScorer:
 def _model_findings(
     turn: AnalyzedTurn, model: Any, model_rules: dict[str, Rule], caught: set[str], ctx: ScoringContext
 ) -> list[Finding]:
-    """Return findings of the learned detector for the sentences of one turn."""
-    out: list[Finding] = []
-    for m in _SENTENCE.finditer(turn.text):
-        sentence = m.group(0).strip()
-        if len(sentence) < 4:
-            continue
-        pred = model.predict(sentence)
-        rule: Optional[Rule] = model_rules.get(pred.category)
-        if not pred.flagged or rule is None or pred.category in caught or rule.speaker not in (turn.speaker, "any"):
-            continue
-        caught.add(pred.category)
-        out.append(turn_finding(
-            turn,
-            rule_id=rule.id,
-            category=rule.category,
-            severity=ctx.config.rules.severity_for(rule.id, rule.severity),
-            message=rule.message,
-            suggestion=rule.suggestion,
-            rationale=rule.rationale,
-            scorer=SPEC.id,
-            span=(m.start(), m.end()),
-            quote=sentence,
-        ))
-    return out
+    """Return the learned detector's finding for one turn, quoting its most suspicious sentence.
+
+    The detector reads the whole turn: single short sentences ("那就这样。") carry too little
+    to judge alone, and the training utterances are whole turns.
+    """
+    if len(_CJK.findall(turn.text)) < _MIN_CJK or turn.speaker not in ("agent",):
+        return []
+    pred = model.predict(turn.text)
+    rule: Optional[Rule] = model_rules.get(pred.category)
+    if not pred.flagged or rule is None or pred.category in caught or rule.speaker not in (turn.speaker, "any"):
+        return []
+    caught.add(pred.category)
+    sentences = [m for m in _SENTENCE.finditer(turn.text) if m.group(0).strip()]
+    worst = min(sentences, key=lambda m: model.probabilities(m.group(0))["lawful"]) if len(sentences) > 1 else None
+    start, end = (worst.start(), worst.end()) if worst else (0, len(turn.text))
+    return [turn_finding(
+        turn,
+        rule_id=rule.id,
+        category=rule.category,
+        severity=ctx.config.rules.severity_for(rule.id, rule.severity),
+        message=rule.message,
+        suggestion=rule.suggestion,
+        rationale=rule.rationale,
+        scorer=SPEC.id,
+        span=(start, end),
+        quote=turn.text[start:end].strip(),
+    )]
 
 
 def _finding(turn: AnalyzedTurn, hit: Hit, severity: str) -> Finding:
