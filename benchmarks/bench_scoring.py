@@ -6,7 +6,8 @@ then prints:
     and the ratio (target: at most 3x);
   * the cost of spaCy's zh pipeline with the jieba segmenter as a token layer, against the
     same baseline (why spaCy is not in the hot path);
-  * 1,000 ten-minute calls on N worker processes (default 2): wall time, calls per second;
+  * 1,000 ten-minute calls on 1 and N worker processes (default 2): wall time, calls per
+    second, and the scaling ratio;
   * peak memory (RSS) of the scoring process and of each worker.
 
     python benchmarks/bench_scoring.py [--calls 1000] [--workers 2]
@@ -100,7 +101,7 @@ def spacy_ratio(call: Transcript, baseline_s: float) -> None:
           f"ratio {spacy_s / baseline_s:.2f}x of plain jieba")
 
 
-def batch(n: int, workers: int) -> None:
+def batch(n: int, workers: int) -> float:
     chunks = [list(range(i, min(n, i + 25))) for i in range(0, n, 25)]
     t0 = time.perf_counter()
     peaks = []
@@ -112,17 +113,22 @@ def batch(n: int, workers: int) -> None:
     wall = time.perf_counter() - t0
     print(f"{n} ten-minute calls on {workers} worker(s): {wall:.1f} s, {n / wall:.1f} calls/s, "
           f"peak RSS per worker {max(peaks) / 1024:.0f} MB")
+    return wall
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=1000)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="also runs 1 worker for the scaling ratio")
     ap.add_argument("--sample", type=int, default=20, help="calls for the per-call ratio")
     args = ap.parse_args()
     per_call(args.sample)
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    batch(args.calls, args.workers)
+    if args.calls:
+        one = batch(args.calls, 1)
+        if args.workers > 1:
+            many = batch(args.calls, args.workers)
+            print(f"scaling 1 -> {args.workers} workers: {one / many:.2f}x")
     return 0
 
 

@@ -187,7 +187,11 @@ class AnalyzedCall:
 
 @dataclass(frozen=True, slots=True)
 class Sentiment:
-    """Sentiment of one turn: a label and a polarity score in [0, 1] (1 = positive)."""
+    """Sentiment of one turn: a label and a polarity score in [0, 1].
+
+    ``score`` is 0.5 + (P(positive) - P(negative)) / 2: 1 = surely positive, 0 = surely
+    negative, about 0.5 = neutral. A positive label always scores above 0.5, a negative one below.
+    """
 
     label: SentimentLabel
     score: float

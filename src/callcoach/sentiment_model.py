@@ -54,7 +54,7 @@ class SentimentPrediction:
     """The sentiment of one utterance.
 
     ``label`` is negative, neutral or positive; ``score`` is the polarity in [0, 1]
-    (P(positive) / (P(positive) + P(negative)); 0.5 = neither); ``probabilities`` maps
+    (0.5 + (P(positive) - P(negative)) / 2; about 0.5 = neutral); ``probabilities`` maps
     each label to its calibrated probability (they sum to 1).
     """
 
@@ -223,12 +223,22 @@ class SentimentModel:
         e0, e1, e2 = math.exp(neg - top), math.exp(neu - top), math.exp(pos - top)
         norm = e0 + e1 + e2
         probs = {"negative": e0 / norm, "neutral": e1 / norm, "positive": e2 / norm}
-        score = 1.0 / (1.0 + math.exp(max(min(neg - pos, 700.0), -700.0)))
-        if label == "positive" and score <= 0.5:
-            score = math.nextafter(0.5, 1.0)
-        elif label == "negative" and score >= 0.5:
-            score = math.nextafter(0.5, 0.0)
+        score = polarity(probs["negative"], probs["positive"], label)
         return SentimentPrediction(label, score, MappingProxyType(probs))
+
+
+def polarity(p_negative: float, p_positive: float, label: str) -> float:
+    """Return the polarity score in [0, 1]: 0.5 + (P(positive) - P(negative)) / 2.
+
+    A mostly neutral utterance scores near 0.5 whatever the ratio of its two small
+    polar probabilities; the score agrees with the label (positive > 0.5 > negative).
+    """
+    score = 0.5 + 0.5 * (p_positive - p_negative)
+    if label == "positive" and score <= 0.5:
+        score = math.nextafter(0.5, 1.0)
+    elif label == "negative" and score >= 0.5:
+        score = math.nextafter(0.5, 0.0)
+    return score
 
 
 def encode_model(header: Mapping[str, Any], features: Sequence[str], counts: Sequence[Sequence[int]]) -> bytes:

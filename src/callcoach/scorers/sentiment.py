@@ -17,7 +17,7 @@ from statistics import mean
 from typing import Any, Mapping, Optional, Sequence
 
 from ..models import AnalyzedCall, ScorerOutput, Sentiment
-from ..sentiment_model import is_backchannel
+from ..sentiment_model import is_backchannel, polarity
 from .base import ScorerSpec, ScoringContext
 
 SPEC = ScorerSpec(
@@ -92,11 +92,9 @@ def in_context(
                     logp[c] += weight * math.log(max(sum(p[c] for p in ctx) / len(ctx), 1e-9))
         top = max(logp.values())
         z = {c: math.exp(v - top) for c, v in logp.items()}
+        total = sum(z.values())
         label = max(z, key=lambda c: z[c])
-        pos, neg = z["positive"], z["negative"]
-        score = pos / (pos + neg) if pos + neg else 0.5
-        if label == "neutral" and fixed[i]:
-            score = 0.5
+        score = 0.5 if fixed[i] else polarity(z["negative"] / total, z["positive"] / total, label)
         out.append(Sentiment(label, score))  # type: ignore[arg-type]
     return out
 
