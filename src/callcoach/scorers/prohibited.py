@@ -14,6 +14,7 @@ import re
 from typing import Any, Optional
 
 from ..lexicon import Rule, Rulebook
+from ..prohibited_model import LAWFUL
 from ..matching import Hit, Negation, TermIndex, match_rule, negation_from_terms, sentence_span, term_index
 from ..models import AnalyzedCall, AnalyzedTurn, Finding, ScorerOutput
 from .base import ScorerSpec, ScoringContext, turn_finding
@@ -87,9 +88,15 @@ def _model_findings(
     rule: Optional[Rule] = model_rules.get(pred.category)
     if not pred.flagged or rule is None or pred.category in caught or rule.speaker not in (turn.speaker, "any"):
         return []
-    caught.add(pred.category)
     sentences = [m for m in _SENTENCE.finditer(turn.text) if m.group(0).strip()]
-    worst = min(sentences, key=lambda m: model.probabilities(m.group(0))["lawful"]) if len(sentences) > 1 else None
+    worst = None
+    if len(sentences) > 1:
+        # The turn's verdict must be carried by one sentence: the most suspicious one must
+        # itself lean away from lawful, or the turn is only "hostile overall".
+        p_lawful, worst = min((model.probabilities(m.group(0))[LAWFUL], m) for m in sentences)
+        if p_lawful >= 0.5:
+            return []
+    caught.add(pred.category)
     start, end = (worst.start(), worst.end()) if worst else (0, len(turn.text))
     return [turn_finding(
         turn,
