@@ -114,3 +114,22 @@ def test_python_dash_m() -> None:
     out = subprocess.run([sys.executable, "-m", "callcoach", "--version"], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert out.returncode == 0 and out.stdout.strip()
+
+
+def test_internal_error_does_not_stop_the_batch_or_leak_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from callcoach.pipeline import Pipeline
+
+    real = Pipeline.score
+
+    def flaky(self, transcript):  # type: ignore[no-untyped-def]
+        if transcript.metadata.call_id == "c02_violence_insult":
+            raise KeyError("你就是个老赖")  # an exception whose message holds transcript text
+        return real(self, transcript)
+
+    monkeypatch.delenv("CALLCOACH_DEBUG", raising=False)
+    monkeypatch.setattr(Pipeline, "score", flaky)
+    res = run("score", str(CALLS / "c02_violence_insult.json"), str(CALLS / "c01_model_compliant.json"), "--format", "jsonl")
+    assert res.exit_code == 2
+    assert json.loads(res.stdout.strip())["call_id"] == "c01_model_compliant"
+    assert "internal error" in res.stderr and "KeyError" in res.stderr
+    assert "老赖" not in res.stderr

@@ -48,7 +48,8 @@ def to_docs(result: CallResult, nlp: Optional[Any] = None) -> list[Any]:
         for f in result.findings:
             if f.turn_index != turn.index:
                 continue
-            start, end = (f.char_start, f.char_end) if f.char_start is not None else (0, len(turn.text))
+            start = f.char_start if f.char_start is not None else 0
+            end = f.char_end if f.char_end is not None else len(turn.text)
             span = doc.char_span(start, end, label=f.rule_id, alignment_mode="expand")
             if span is not None:
                 spans.append(span)

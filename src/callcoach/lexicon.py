@@ -402,7 +402,7 @@ class Rulebook:
 def load_rulebook(root: Optional[Traversable] = None) -> Rulebook:
     """Load every ``rules/*.toml`` file under the lexicon root."""
     root = root or lexicon_root()
-    terms = load_terms(root)
+    terms = load_terms(root)  # type: ignore[arg-type]  # Traversables are hashable in practice
     digest = hashlib.sha256()
     rules: list[Rule] = []
     seen: dict[str, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -60,6 +61,14 @@ def score_command(
         except CallcoachError as exc:
             errors += 1
             print(f"callcoach: error: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # a bug must not stop the batch or print what was said
+            errors += 1
+            print(f"callcoach: error: {path}: internal error while scoring ({type(exc).__name__}); "
+                  "please report it. Set CALLCOACH_DEBUG=1 to see the traceback "
+                  "(it may contain transcript text).", file=sys.stderr)
+            if os.environ.get("CALLCOACH_DEBUG"):
+                raise
             continue
         results.append(result)
         if out is None and format is not OutputFormat.json:
