@@ -15,6 +15,7 @@ Rule patterns are regular expressions over normalised text with two macros:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -217,13 +218,20 @@ class CompiledPattern:
 
     ``boundary_groups`` names the regex groups whose edges must fall on token
     boundaries; ``required_sets`` are the boundary term sets that must occur in a turn
-    for the pattern to be worth running (a cheap pre-filter).
+    for the pattern to be worth running (a cheap pre-filter). The expanded regex is
+    compiled on first use: homophone classes make compiling every pattern up front cost
+    over a second, and most patterns never meet their term sets in a given batch. The
+    pattern's own syntax is checked when it loads.
     """
 
     source: str
-    regex: re.Pattern[str]
+    expanded: str
     boundary_groups: tuple[str, ...]
     required_sets: frozenset[str]
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.expanded)
 
 
 def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where: str) -> CompiledPattern:
@@ -257,7 +265,9 @@ def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where
         return f"(?P<{group}>{alternation})"
 
     expanded = lead + _MACRO.sub(expand, pattern)
-    return CompiledPattern(pattern, _compile(expanded, path, where), tuple(groups), frozenset(required))
+    # Check the pattern's own syntax now, with each term set stood in for by one word.
+    _compile(_MACRO.sub(lambda m: "(?:x)", pattern), path, where)
+    return CompiledPattern(pattern, expanded, tuple(groups), frozenset(required))
 
 
 def _compile(regex: str, path: str, where: str) -> re.Pattern[str]:
@@ -292,7 +302,7 @@ class Rule:
     patterns: tuple[CompiledPattern, ...]
     speaker: str = "agent"
     kind: str = "pattern"
-    unless: tuple[re.Pattern[str], ...] = ()
+    unless: tuple[CompiledPattern, ...] = ()
     negatable: bool = True
     min_days_overdue: Optional[int] = None
     max_days_overdue: Optional[int] = None
@@ -362,7 +372,7 @@ def _rule_from_table(table: Mapping[str, Any], terms: Mapping[str, TermSet], pat
         speaker=speaker,
         kind=kind,
         patterns=tuple(compile_pattern(p, terms, path, where) for p in pats),
-        unless=tuple(compile_pattern(p, terms, path, where).regex for p in table.get("unless", [])),
+        unless=tuple(compile_pattern(p, terms, path, where) for p in table.get("unless", [])),
         negatable=bool(table.get("negatable", True)),
         min_days_overdue=table.get("min_days_overdue"),
         max_days_overdue=table.get("max_days_overdue"),

@@ -150,10 +150,14 @@ def match_rule(
     tokens: Sequence[Token],
     present: frozenset[str],
     negation: Optional[Negation],
+    dead: frozenset[str] = frozenset(),
 ) -> Optional[Hit]:
-    """Return the first valid hit of ``rule`` in ``text``, or None."""
+    """Return the first valid hit of ``rule`` in ``text``, or None.
+
+    ``dead`` holds the sources of patterns already known not to match anywhere in the call.
+    """
     for pattern in rule.patterns:
-        if not pattern.required_sets <= present:
+        if not pattern.required_sets <= present or pattern.source in dead:
             continue
         hit = _match_pattern(rule, pattern, text, tokens, negation)
         if hit is not None:
@@ -175,7 +179,7 @@ def _match_pattern(
                 continue
         if rule.unless:
             s, e = sentence_span(text, m.start(), m.end())
-            if any(u.search(text[s:e]) for u in rule.unless):
+            if any(u.regex.search(text[s:e]) for u in rule.unless):
                 continue
         return Hit(rule, m.start(), m.end(), pattern.source)
     return None

@@ -138,8 +138,8 @@ class SentimentModel:
         if len(self._index) != len(features):
             raise ValueError("the vocabulary has duplicate features")
         self._counts = tuple(counts[j] for j in order)
-        # Log counts are computed on first use of a feature (keeps loading fast).
-        self._log_cache: dict[int, tuple[float, float, float]] = {}
+        # Log counts are computed on first use (keeps loading fast).
+        self._log_array: Any = None
         self._bias = tuple(float(header["bias"].get(k, 0.0)) for k in LABELS)
         self._header = dict(header)
         self._sha256 = sha256
@@ -169,22 +169,23 @@ class SentimentModel:
 
     def _scores(self, features: Sequence[str]) -> tuple[float, float, float]:
         """Return the log scores in LABELS order (the fast path behind :meth:`log_joint`)."""
-        get, cache, log = self._index.get, self._log_cache, math.log
-        c0, c1, c2 = self._counts
-        s0 = s1 = s2 = 0.0
-        for f in features:
-            i = get(f)
-            if i is None:
-                continue  # unseen: log(1) = 0 before the -log(getsum_k) term below
-            t = cache.get(i)
-            if t is None:
-                t = cache[i] = (log(c0[i]), log(c1[i]), log(c2[i]))
-            s0 += t[0]
-            s1 += t[1]
-            s2 += t[2]
+        get = self._index.get
+        idx = [i for i in map(get, features) if i is not None]  # unseen: log(1) = 0
+        if idx:
+            s0, s1, s2 = self._log_counts()[:, idx].sum(axis=1).tolist()
+        else:
+            s0 = s1 = s2 = 0.0
         n = len(features)
         (p0, p1, p2), (l0, l1, l2) = self._log_prior, self._log_totals
         return (p0 - n * l0 + s0, p1 - n * l1 + s1, p2 - n * l2 + s2)
+
+    def _log_counts(self) -> Any:
+        """Return the (3, vocabulary) array of log counts, computed once on first use."""
+        if self._log_array is None:
+            import numpy as np
+
+            self._log_array = np.log(np.asarray(self._counts, dtype=np.float64))
+        return self._log_array
 
     def classify_features(self, features: Sequence[str]) -> tuple[str, float]:
         """Return the class and probability that snownlp's ``Bayes.classify`` would return."""

@@ -58,14 +58,19 @@ class ProhibitedLanguageScorer:
         model = ctx.prohibited_model if model_rules else None
         findings: list[Finding] = []
         by_speaker = {who: [r for r in rules if r.speaker in (who, "any")] for who in ("agent", "customer")}
-        # Term sets absent from every judged turn need not be looked for turn by turn.
-        in_call = index.present("\n".join(t.text for t in call.turns if by_speaker[t.speaker]))
+        # Term sets absent from every judged turn need not be looked for turn by turn, and
+        # patterns without term sets that match nowhere in the call need not run per turn.
+        joined = "\n".join(t.text for t in call.turns if by_speaker[t.speaker])
+        in_call = index.present(joined)
+        dead = frozenset(
+            p.source for r in rules for p in r.patterns if not p.required_sets and not p.regex.search(joined)
+        )
         for turn in call.turns:
             applicable = by_speaker[turn.speaker]
             present = index.present(turn.text, in_call) if applicable else frozenset()
             caught: set[str] = set()
             for rule in applicable:
-                hit = match_rule(rule, turn.text, turn.tokens, present, negation)
+                hit = match_rule(rule, turn.text, turn.tokens, present, negation, dead)
                 if hit is not None:
                     caught.add(rule.category)
                     findings.append(_finding(turn, hit, ctx.config.rules.severity_for(rule.id, rule.severity)))
