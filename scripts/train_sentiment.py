@@ -5,11 +5,15 @@ Usage (from the repository root)::
     python scripts/train_sentiment.py --shared ../shared/data
 
 Reads CPED's valid split and the weakly labelled chat set from the shared data folder,
-holds out a fixed, seeded 20 % of CPED dialogues (and 10 % of the chat rows), tunes the
-per-class biases on grouped cross-validation folds of the rest, trains snownlp's
-``Bayes`` on the rest, and writes ``src/callcoach/resources/sentiment/sentiment_nb.bin.gz``
-(counts only, no text) plus the held-out dialogue ids and chat row numbers. The same seed
-and data give a byte-identical file.
+segments them exactly as callcoach does at run time (``callcoach.normalize.normalize_text``
+then ``callcoach.segment.default_segmenter().cut``), holds out a fixed, seeded 20 % of CPED
+dialogues (and 10 % of the chat rows), and on the rest trains snownlp's ``Bayes`` (CPED +
+chat) and a class-balanced multinomial logistic regression over character 1-3-grams (CPED
+only, scikit-learn at training time only). The NB weight of the ensemble and the per-class
+biases are tuned for macro-F1 on grouped cross-validation folds of the training dialogues.
+Writes ``src/callcoach/resources/sentiment/sentiment_nb.bin.gz`` (counts only, no text),
+``sentiment_lr.bin.gz`` (n-grams and int16 weights) and the held-out dialogue ids and chat
+row numbers. The same seed and data give byte-identical files.
 """
 
 from __future__ import annotations
@@ -21,39 +25,38 @@ import random
 import re
 import sys
 import time
-import unicodedata
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
 from callcoach.sentiment_model import (  # noqa: E402
+    DEFAULT_LR_FILE,
     DEFAULT_MODEL_FILE,
     LABELS,
+    LR_FORMAT,
     MODEL_FORMAT,
     SentimentModel,
     _parse,
+    char_ngrams,
+    encode_lr,
     encode_model,
     featurize,
 )
 
 RESOURCE_DIR = REPO_ROOT / "src" / "callcoach" / "resources" / "sentiment"
 MODEL_FILE = DEFAULT_MODEL_FILE
+LR_FILE = DEFAULT_LR_FILE
 HELDOUT_DIALOGUES_FILE = "heldout_cped_dialogues.txt"
 HELDOUT_CHAT_FILE = "heldout_chat_rows.txt"
 MODEL_ID = "callcoach.sentiment.nb"
-MODEL_VERSION = "1.0.0"
-
-DOMAIN_WORDS: tuple[str, ...] = (
-    "停息挂账", "最低还款额", "个人征信", "征信", "逾期", "催收", "减免", "协商还款", "分期还款",
-    "还款", "本金", "利息", "罚息", "违约金", "滞纳金", "信用卡", "网贷", "账单日", "还款日",
-)
-"""Domain words added to jieba before segmenting (the runtime segmenter should add the same)."""
+MODEL_VERSION = "1.1.0"
+NB_WEIGHTS = (0.05, 0.1, 0.15, 0.2, 0.3)
+"""Candidate weights of the Bayes log scores in the ensemble (tuned by grouped CV)."""
 
 CPED_PATH = ("cped", "valid_split.csv")
 CHAT_PATH = ("chat_sentiment_xs", "sentiment_XS_30k.txt")
-_SPACES = re.compile(r"\s+")
 
 
 class Example(NamedTuple):
@@ -65,21 +68,13 @@ class Example(NamedTuple):
     text: str
 
 
-def normalize_text(text: str, t2s: Callable[[str], str]) -> str:
-    """Normalise like callcoach at runtime: OpenCC t2s, NFKC, whitespace collapsed."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", t2s(text))).strip()
+def make_tokenizer() -> Callable[[str], list[str]]:
+    """Return text -> tokens exactly as at run time: normalize_text, then the default segmenter."""
+    from callcoach.normalize import normalize_text
+    from callcoach.segment import default_segmenter
 
-
-def make_tokenizer(extra_words: Iterable[str] = DOMAIN_WORDS) -> Callable[[str], list[str]]:
-    """Return text -> tokens: normalise, then ``jieba.lcut`` with the domain words added."""
-    import jieba
-    import opencc
-
-    jieba.setLogLevel(60)
-    for word in extra_words:
-        jieba.add_word(word)
-    t2s = opencc.OpenCC("t2s").convert
-    return lambda text: jieba.lcut(normalize_text(text, t2s))
+    seg = default_segmenter()
+    return lambda text: seg.cut(normalize_text(text))
 
 
 def load_cped(shared: Path, tokenize: Callable[[str], list[str]]) -> list[Example]:
@@ -146,8 +141,48 @@ def train_bayes(cped: Sequence[Example], chat: Sequence[Example], cped_weight: i
     return bayes
 
 
-def export(bayes, bias: dict[str, float], provenance: dict) -> bytes:
-    """Serialise a trained Bayes (counts only, no text) plus biases and provenance."""
+def train_lr(cped: Sequence[Example], c: float, seed: int) -> tuple[list[str], Any, Any]:
+    """Train a class-balanced multinomial LR on unit-length binary char 1-3-gram vectors.
+
+    Returns the n-gram vocabulary (sorted), the (vocabulary, 3) weights and the intercepts,
+    classes in LABELS order. scikit-learn is needed here only, never at run time.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import normalize
+
+    grams = [char_ngrams("".join(e.tokens)) for e in cped]
+    vocab = sorted(set().union(*grams))
+    index = {g: i for i, g in enumerate(vocab)}
+    rows = [i for i, gs in enumerate(grams) for _ in gs]
+    cols = [index[g] for gs in grams for g in sorted(gs)]
+    x = normalize(sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(grams), len(vocab))))
+    y = np.array([LABELS.index(e.label) for e in cped])
+    share = np.bincount(y, minlength=len(LABELS))
+    weight = (len(y) / (len(LABELS) * share))[y]
+    lr = LogisticRegression(C=c, max_iter=3000, random_state=seed)
+    lr.fit(x, y, sample_weight=weight)
+    return vocab, lr.coef_.T.copy(), lr.intercept_.copy()
+
+
+def export_lr(vocab: Sequence[str], coef: Any, intercept: Any, provenance: dict) -> bytes:
+    """Serialise LR weights, quantised to int16 with one scale (max |w| maps to 32767)."""
+    import numpy as np
+
+    scale = float(np.abs(coef).max()) / 32767 or 1.0
+    q = np.rint(coef / scale).astype(np.int64).ravel().tolist()
+    header = {"format": LR_FORMAT, "classes": list(LABELS), "intercept": [round(float(b), 8) for b in intercept],
+              "scale": scale, "n_max": 3, "provenance": provenance}
+    return encode_lr(header, vocab, q)
+
+
+def export(bayes, bias: dict[str, float], provenance: dict, nb_weight: float | None = None) -> bytes:
+    """Serialise a trained Bayes (counts only, no text) plus biases and provenance.
+
+    With ``nb_weight``, the header names the LR file (``ensemble``): the model is scored as
+    nb_weight * Bayes + LR + bias.
+    """
     vocab = sorted(bayes.d[LABELS[0]].d)
     header = {
         "format": MODEL_FORMAT,
@@ -157,6 +192,8 @@ def export(bayes, bias: dict[str, float], provenance: dict) -> bytes:
         "bias": bias,
         "provenance": provenance,
     }
+    if nb_weight is not None:
+        header["ensemble"] = {"nb_weight": nb_weight, "lr_file": LR_FILE}
     counts = [[int(bayes.d[k].d[f]) for f in vocab] for k in LABELS]
     return encode_model(header, vocab, counts)
 
@@ -177,25 +214,42 @@ def accuracy(gold: Sequence[str], pred: Sequence[str]) -> float:
     return sum(g == p for g, p in zip(gold, pred)) / max(len(gold), 1)
 
 
-def tune_bias(joints: Sequence[dict[str, float]], gold: Sequence[str]) -> tuple[dict[str, float], float]:
+def tune_bias(joints: Sequence[dict[str, float]], gold: Sequence[str],
+              step: float = 0.25, span: float = 4.0) -> tuple[dict[str, float], float]:
     """Grid-search per-class biases (negative fixed at 0) for macro-F1 on out-of-fold scores."""
-    grid = [x / 4 for x in range(-16, 17)]
+    import numpy as np
+
+    n = int(round(span / step))
+    grid = [x * step for x in range(-n, n + 1)]
+    scores = np.array([[j[k] for k in LABELS] for j in joints])
+    gold_i = np.array([LABELS.index(g) for g in gold])
     best = (-1.0, {k: 0.0 for k in LABELS})
     for b_neu in grid:
         for b_pos in grid:
-            bias = {"negative": 0.0, "neutral": b_neu, "positive": b_pos}
-            pred = [max(LABELS, key=lambda k: j[k] + bias[k]) for j in joints]
-            f = macro_f1(gold, pred)
+            pred = np.argmax(scores + np.array([0.0, b_neu, b_pos]), axis=1)
+            f1s = []
+            for k in range(len(LABELS)):
+                tp = int(np.sum((gold_i == k) & (pred == k)))
+                miss = int(np.sum((gold_i == k) != (pred == k)))
+                f1s.append(2 * tp / (2 * tp + miss) if tp else 0.0)
+            f = sum(f1s) / len(f1s)
             if f > best[0] + 1e-12:
-                best = (f, bias)
+                best = (f, {"negative": 0.0, "neutral": b_neu, "positive": b_pos})
     return best[1], best[0]
 
 
-def build_model(cped, chat, args, bias, provenance) -> tuple[bytes, SentimentModel]:
-    """Train, serialise and reload a model (so evaluation uses exactly the shipped code path)."""
+def build_model(cped, chat, args, bias, provenance, nb_weight=None) -> tuple[bytes, bytes, SentimentModel]:
+    """Train, serialise and reload a model (so evaluation uses exactly the shipped code path).
+
+    With ``nb_weight``, also trains the LR on the CPED examples and returns its file bytes.
+    """
     bayes = train_bayes(cped, chat, args.cped_weight, args.chat_weight, args.min_count)
-    raw = export(bayes, bias, provenance)
-    return raw, _parse(raw, "<memory>")
+    raw = export(bayes, bias, provenance, nb_weight)
+    lr_raw = b""
+    if nb_weight is not None:
+        lr_raw = export_lr(*train_lr(cped, args.lr_c, args.seed), provenance={k: provenance[k] for k in
+                                                                             ("id", "version") if k in provenance})
+    return raw, lr_raw, _parse(raw, "<memory>", {LR_FILE: lr_raw}.__getitem__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,13 +1,18 @@
-"""Per-utterance sentiment: a Naive Bayes model trained with snownlp, run without snownlp.
+"""Per-utterance sentiment: snownlp's Naive Bayes, sharpened by a small logistic regression.
 
-The model is snownlp's ``snownlp.classification.bayes.Bayes`` trained on conversational
+The core model is snownlp's ``snownlp.classification.bayes.Bayes`` trained on conversational
 data (see ``resources/sentiment/MODEL_CARD.md`` and ``scripts/train_sentiment.py``). Its
 counts are shipped in a compact gzip file and scored here with the same arithmetic as
 ``Bayes.classify`` (log class mass + sum of log add-one frequencies), so importing this
-module costs nothing and loading the model takes a few tens of milliseconds. A per-class
-bias, tuned on held-out folds of the training data, is added to the log scores before the
-decision; the label and the polarity score are both read from those calibrated scores, so
-they always agree.
+module costs nothing and loading the model takes a few tens of milliseconds.
+
+The shipped model adds a multinomial logistic regression over character 1-3-grams of the
+utterance (``sentiment_lr.bin.gz``, weights only, scored with numpy as in
+``prohibited_model``). The decision scores are ``nb_weight * Bayes log scores + LR scores +
+per-class bias``; the weight and biases were tuned for macro-F1 on grouped cross-validation
+folds of the training dialogues. The label and the polarity score are both read from those
+calibrated scores, so they always agree. A model file without an ``ensemble`` entry is
+scored by the Bayes counts alone (weight 1).
 """
 
 from __future__ import annotations
@@ -38,8 +43,15 @@ MODEL_FORMAT = "callcoach-sentiment-nb/1"
 DEFAULT_MODEL_FILE = "sentiment_nb.bin.gz"
 """File name of the shipped model inside ``callcoach/resources/sentiment/``."""
 
+LR_FORMAT = "callcoach-sentiment-lr/1"
+"""The format tag of the logistic-regression file that an ensemble model names."""
+
+DEFAULT_LR_FILE = "sentiment_lr.bin.gz"
+"""File name of the shipped logistic-regression weights (named by the model's header)."""
+
 _LEN_FEATURES = tuple(f"LEN{i}" for i in range(6))
 _MAGIC = b"CCSNB1\n"
+_LR_MAGIC = b"CCSLR1\n"
 _UINT32 = "I" if array("I").itemsize == 4 else "L"
 
 BACKCHANNEL_WORDS: frozenset[str] = frozenset(
@@ -112,19 +124,73 @@ def is_backchannel(tokens: Sequence[str]) -> bool:
     return all(w in BACKCHANNEL_WORDS for w in words) or "".join(words) in BACKCHANNEL_WORDS
 
 
+def char_ngrams(text: str, n_max: int = 3) -> set[str]:
+    """Return the set of character 1..``n_max``-grams of ``text`` with spaces removed."""
+    t = text.replace(" ", "")
+    out = set(t)
+    for n in range(2, n_max + 1):
+        out.update([t[i : i + n] for i in range(len(t) - n + 1)])
+    return out
+
+
+class CharLogReg:
+    """Multinomial logistic regression over binary character n-grams (L2-normalised input).
+
+    Scores are ``intercept + sum(weights of the known n-grams) / sqrt(number known)``, i.e.
+    the decision function of a linear model on the unit-length binary vector of the n-grams
+    in its vocabulary (unknown n-grams are dropped before normalising, as in training's CV).
+    """
+
+    def __init__(self, header: Mapping[str, Any], features: Sequence[str], weights: Any) -> None:
+        """Build from a file's parts: header (classes, intercept, scale, n_max), vocabulary, int16 weights."""
+        import numpy as np
+
+        order = [list(header["classes"]).index(k) for k in LABELS]
+        self.n_max = int(header["n_max"])
+        self.intercept = tuple(float(header["intercept"][j]) for j in order)
+        self._index = dict(zip(features, range(len(features))))
+        if len(self._index) != len(features):
+            raise ValueError("the n-gram vocabulary has duplicate entries")
+        mat = np.asarray(weights, dtype=np.float64).reshape(len(features), len(order))
+        self._matrix = mat[:, order] * float(header["scale"])
+        self._header = dict(header)
+        self.sha256 = ""
+
+    def scores(self, text: str) -> tuple[float, float, float]:
+        """Return the three decision scores (LABELS order) for one utterance's text."""
+        grams = char_ngrams(text, self.n_max)
+        b0, b1, b2 = self.intercept
+        if not grams:
+            return (b0, b1, b2)
+        get = self._index.get
+        idx = [i for i in map(get, grams) if i is not None]
+        if not idx:
+            return (b0, b1, b2)
+        s0, s1, s2 = self._matrix[idx].sum(axis=0).tolist()
+        r = 1.0 / math.sqrt(len(idx))
+        return (b0 + s0 * r, b1 + s1 * r, b2 + s2 * r)
+
+
 class SentimentModel:
-    """A three-class Naive Bayes sentiment model read from a callcoach model file."""
+    """A three-class sentiment model: snownlp Bayes counts, optionally with a char-n-gram LR."""
 
     def __init__(
-        self, header: Mapping[str, Any], features: Sequence[str], counts: Sequence[Sequence[int]], sha256: str
+        self,
+        header: Mapping[str, Any],
+        features: Sequence[str],
+        counts: Sequence[Sequence[int]],
+        sha256: str,
+        lr: CharLogReg | None = None,
     ) -> None:
         """Build the model from a file's parts; use :func:`load` or :func:`load_default`.
 
         Args:
-            header: the file's header (classes, per-class totals, grand total, biases, provenance).
+            header: the file's header (classes, per-class totals, grand total, biases,
+                provenance, and for an ensemble ``ensemble.nb_weight`` and ``ensemble.lr_file``).
             features: the vocabulary, in the order of the count arrays.
             counts: per class (in ``header["classes"]`` order), the stored add-one count of each feature.
-            sha256: the hex digest of the model file, kept for provenance.
+            sha256: the hex digest of the model file, kept for provenance (the LR's is ``lr_sha256``).
+            lr: the logistic regression an ensemble header names; None scores with Bayes alone.
         """
         order = [list(header["classes"]).index(k) for k in LABELS]
         self._classes: tuple[str, ...] = LABELS
@@ -141,6 +207,11 @@ class SentimentModel:
         # Log counts are computed on first use (keeps loading fast).
         self._log_array: Any = None
         self._bias = tuple(float(header["bias"].get(k, 0.0)) for k in LABELS)
+        ensemble = header.get("ensemble")
+        if ensemble is not None and lr is None:
+            raise ValueError("the header names a logistic regression but none was given")
+        self._lr = lr
+        self._nb_weight = float(ensemble["nb_weight"]) if ensemble is not None else 1.0
         self._header = dict(header)
         self._sha256 = sha256
 
@@ -154,6 +225,8 @@ class SentimentModel:
         """Return id, version, sha256 of the file, training data and held-out metrics."""
         prov = dict(self._header.get("provenance", {}))
         prov["sha256"] = self._sha256
+        if self._lr is not None:
+            prov["lr_sha256"] = self._lr.sha256
         return prov
 
     def log_joint(self, features: Sequence[str]) -> dict[str, float]:
@@ -187,6 +260,22 @@ class SentimentModel:
             self._log_array = np.log(np.asarray(self._counts, dtype=np.float64))
         return self._log_array
 
+    def decision_scores(self, tokens: Sequence[str], features: Sequence[str] | None = None) -> tuple[float, float, float]:
+        """Return the calibrated scores (LABELS order) whose argmax and softmax :meth:`predict` reports.
+
+        ``nb_weight * Bayes log scores + LR scores ("".join(tokens)) + bias``; without an LR,
+        the Bayes log scores plus the bias.
+        """
+        if features is None:
+            features = featurize(tokens)
+        b0, b1, b2 = self._bias
+        j0, j1, j2 = self._scores(features)
+        if self._lr is None:
+            return (j0 + b0, j1 + b1, j2 + b2)
+        w = self._nb_weight
+        r0, r1, r2 = self._lr.scores("".join(tokens))
+        return (w * j0 + r0 + b0, w * j1 + r1 + b1, w * j2 + r2 + b2)
+
     def classify_features(self, features: Sequence[str]) -> tuple[str, float]:
         """Return the class and probability that snownlp's ``Bayes.classify`` would return."""
         joint = self.log_joint(features)
@@ -215,9 +304,7 @@ class SentimentModel:
         if not features or is_backchannel(tokens):
             probs = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
             return SentimentPrediction("neutral", 0.5, MappingProxyType(probs))
-        b0, b1, b2 = self._bias
-        j0, j1, j2 = self._scores(features)
-        neg, neu, pos = j0 + b0, j1 + b1, j2 + b2
+        neg, neu, pos = self.decision_scores(tokens, features)
         top = max(neg, neu, pos)
         # Ties go to neutral, so a positive (negative) label implies pos > neg (pos < neg).
         label = "neutral" if neu == top else ("positive" if pos == top else "negative")
@@ -265,7 +352,49 @@ def encode_model(header: Mapping[str, Any], features: Sequence[str], counts: Seq
     return gzip.compress(b"".join(parts), compresslevel=9, mtime=0)
 
 
-def _parse(raw: bytes, source: str) -> SentimentModel:
+def encode_lr(header: Mapping[str, Any], features: Sequence[str], weights: Sequence[int]) -> bytes:
+    """Serialise logistic-regression weights (used by scripts/train_sentiment.py).
+
+    Layout inside gzip: the magic line, a uint32 length and the JSON header (format,
+    classes, intercept, scale, n_max), a uint32 length and the newline-joined n-grams, then
+    little-endian int16 weights, row-major (n-gram, class). Real weight = int16 * scale.
+    """
+    head = json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    vocab = "\n".join(features).encode("utf-8")
+    arr = array("h", weights)
+    if sys.byteorder == "big":
+        arr.byteswap()
+    parts = [_LR_MAGIC, struct.pack("<I", len(head)), head, struct.pack("<I", len(vocab)), vocab, arr.tobytes()]
+    return gzip.compress(b"".join(parts), compresslevel=9, mtime=0)
+
+
+def _parse_lr(raw: bytes) -> CharLogReg:
+    """Parse the bytes of a logistic-regression file (ValueError etc. when they are bad)."""
+    data = gzip.decompress(raw)
+    if not data.startswith(_LR_MAGIC):
+        raise ValueError("the logistic-regression file has a bad magic")
+    pos = len(_LR_MAGIC)
+    (n_head,) = struct.unpack_from("<I", data, pos)
+    header = json.loads(data[pos + 4 : pos + 4 + n_head].decode("utf-8"))
+    pos += 4 + n_head
+    if header.get("format") != LR_FORMAT:
+        raise ValueError(f"LR format is {header.get('format')!r}, expected {LR_FORMAT!r}")
+    if sorted(header["classes"]) != sorted(LABELS):
+        raise ValueError(f"LR classes are {header['classes']!r}, expected {list(LABELS)!r}")
+    (n_vocab,) = struct.unpack_from("<I", data, pos)
+    blob = data[pos + 4 : pos + 4 + n_vocab].decode("utf-8")
+    pos += 4 + n_vocab
+    features = blob.split("\n") if blob else []
+    if len(data) != pos + 2 * len(features) * len(LABELS):
+        raise ValueError("the LR weights do not match its vocabulary (truncated file?)")
+    arr = array("h")
+    arr.frombytes(data[pos:])
+    if sys.byteorder == "big":
+        arr.byteswap()
+    return CharLogReg(header, features, arr)
+
+
+def _parse(raw: bytes, source: str, read_sibling: Any = None) -> SentimentModel:
     """Parse the bytes of a model file; raise ModelError naming ``source`` when they are bad."""
     hint = "Reinstall callcoach or regenerate it with: python scripts/train_sentiment.py"
     try:
@@ -300,7 +429,21 @@ def _parse(raw: bytes, source: str) -> SentimentModel:
         totals = header["class_totals"]
         if len(totals) != len(classes) or min(totals) <= 0 or header["total"] <= 0:
             raise ValueError("class totals are missing or not positive")
-        return SentimentModel(header, features, counts, hashlib.sha256(raw).hexdigest())
+        sha = hashlib.sha256(raw).hexdigest()
+        lr = None
+        ensemble = header.get("ensemble")
+        if ensemble is not None:
+            if read_sibling is None:
+                raise ValueError("an ensemble model needs its logistic-regression file")
+            try:
+                lr_raw = read_sibling(str(ensemble["lr_file"]))
+            except FileNotFoundError as exc:
+                raise ModelError(
+                    f"the logistic-regression file {ensemble['lr_file']!r} that the sentiment model names "
+                    f"is missing beside it. {hint}", path=source) from exc
+            lr = _parse_lr(lr_raw)
+            lr.sha256 = hashlib.sha256(lr_raw).hexdigest()
+        return SentimentModel(header, features, counts, sha, lr)
     except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
         raise ModelError(f"the sentiment model file is corrupt ({exc}). {hint}", path=source) from exc
 
@@ -328,7 +471,7 @@ def load(path: Union[str, Path]) -> SentimentModel:
         ) from exc
     except OSError as exc:
         raise ModelError(f"the sentiment model file cannot be read ({exc.strerror})", path=str(p)) from exc
-    return _parse(raw, str(p))
+    return _parse(raw, str(p), lambda name: (p.parent / name).read_bytes())
 
 
 @functools.lru_cache(maxsize=1)
@@ -347,4 +490,5 @@ def load_default() -> SentimentModel:
             "with: python scripts/train_sentiment.py",
             path=str(res),
         ) from exc
-    return _parse(raw, str(res))
+    folder = resources.files("callcoach") / "resources" / "sentiment"
+    return _parse(raw, str(res), lambda name: (folder / name).read_bytes())

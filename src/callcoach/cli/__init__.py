@@ -13,6 +13,7 @@ import typer
 
 from ..errors import CallcoachError
 from ._errors import handle_errors
+from .report import report_command, run_command
 from .rules import rules_app
 from .score import score_command
 
@@ -24,6 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("score")(handle_errors(score_command))
+app.command("report")(handle_errors(report_command))
+app.command("run")(handle_errors(run_command))
 app.add_typer(rules_app, name="rules")
 
 
