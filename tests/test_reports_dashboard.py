@@ -13,6 +13,7 @@ import pytest
 from callcoach.io import read_transcript
 from callcoach.pipeline import Pipeline
 from callcoach.reports import dashboard
+from callcoach.provenance import scoring_version
 from callcoach.reports.dashboard import (
     FRAME_COLUMNS,
     VIOLATION_CATEGORIES,
@@ -107,11 +108,14 @@ def test_scoring_version_depends_on_what_decides_scores(docs: list[dict[str, Any
     other_scorer = copy.deepcopy(prov)
     other_scorer["scorers"]["talk"] = "9.9.9"
     assert scoring_version(other_scorer) != scoring_version(prov)
-    # Training statistics and the config's name do not change a score.
+    # Training statistics and the config file's name do not change a score; its settings do.
     same = copy.deepcopy(prov)
     same["models"]["sentiment"]["heldout"] = {}
-    same["config"] = "renamed"
+    same["config"]["source"] = "renamed.toml"
     assert scoring_version(same) == scoring_version(prov)
+    other_config = copy.deepcopy(prov)
+    other_config["config"]["sha256"] = "f" * 16
+    assert scoring_version(other_config) != scoring_version(prov)
 
 
 # --------------------------------------------------------------------------- aggregate

@@ -13,11 +13,13 @@ import pytest
 
 from callcoach.errors import ModelError
 from callcoach.sentiment_model import (
+    DEFAULT_LR_FILE,
     DEFAULT_MODEL_FILE,
     LABELS,
     SentimentModel,
     SentimentPrediction,
     _parse,
+    char_ngrams,
     featurize,
     load,
     load_default,
@@ -26,7 +28,8 @@ from callcoach.sentiment_model import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCE_DIR = REPO_ROOT / "src" / "callcoach" / "resources" / "sentiment"
 MODEL_PATH = RESOURCE_DIR / DEFAULT_MODEL_FILE
-HELDOUT_FLOOR = 0.40  # measured 0.428 macro-F1 on the 187 held-out dialogues (MODEL_CARD.md)
+LR_PATH = RESOURCE_DIR / DEFAULT_LR_FILE
+HELDOUT_FLOOR = 0.41  # measured 0.433 macro-F1 on the 187 held-out dialogues (MODEL_CARD.md)
 
 TOKEN_LISTS = [
     ["谢谢", "你们", "帮", "我", "申请", "减免"],
@@ -72,6 +75,54 @@ def test_load_is_fast() -> None:
     t = time.perf_counter()
     load(MODEL_PATH)
     assert time.perf_counter() - t < 0.5  # ~0.1 s measured; generous for busy CI machines
+
+
+def test_shipped_model_is_an_ensemble_with_small_resources(model: SentimentModel) -> None:
+    assert model._lr is not None and 0 < model._nb_weight < 1
+    assert len(model.provenance["lr_sha256"]) == 64
+    total = sum(p.stat().st_size for p in RESOURCE_DIR.iterdir() if p.is_file())
+    assert total < 4_000_000
+
+
+def test_missing_lr_file_raises_model_error(tmp_path: Path) -> None:
+    path = tmp_path / DEFAULT_MODEL_FILE
+    path.write_bytes(MODEL_PATH.read_bytes())
+    with pytest.raises(ModelError, match="logistic-regression file"):
+        load(path)
+    (tmp_path / DEFAULT_LR_FILE).write_bytes(gzip.compress(gzip.decompress(LR_PATH.read_bytes())[:-2]))
+    with pytest.raises(ModelError, match="truncated"):
+        load(path)
+    (tmp_path / DEFAULT_LR_FILE).write_bytes(LR_PATH.read_bytes())
+    assert load(path).predict(["谢谢", "你"]) == load_default().predict(["谢谢", "你"])
+
+
+def test_char_ngrams() -> None:
+    assert char_ngrams("好 的啊") == {"好", "的", "啊", "好的", "的啊", "好的啊"}
+    assert char_ngrams("") == set()
+
+
+def test_ensemble_scores_match_the_formula(model: SentimentModel) -> None:
+    for tokens in TOKEN_LISTS:
+        feats = featurize(tokens)
+        nb = model.log_joint(feats)
+        lr = model._lr.scores("".join(tokens))
+        bias = model._header["bias"]
+        want = [model._nb_weight * nb[k] + r + bias[k] for k, r in zip(LABELS, lr)]
+        assert model.decision_scores(tokens) == pytest.approx(want, rel=1e-12, abs=1e-9)
+        if not model.predict(tokens).probabilities["neutral"] == 1.0:
+            best = LABELS[max(range(3), key=want.__getitem__)]
+            assert model.predict(tokens).label == best
+
+
+def test_predict_is_cheaper_than_segmentation(model: SentimentModel, tokenize) -> None:
+    texts = ["你们天天打电话烦不烦", "我没钱，你爱怎么样就怎么样", "谢谢你们帮我申请减免，我下个月一定还上"] * 50
+    toks = [tokenize(t) for t in texts]
+    model.predict(toks[0])
+    t = time.perf_counter()
+    for tk in toks:
+        model.predict(tk)
+    pred_s = time.perf_counter() - t
+    assert pred_s / len(toks) < 1e-3  # ~25 us measured; generous for busy CI machines
 
 
 def test_missing_file_raises_model_error(tmp_path: Path) -> None:

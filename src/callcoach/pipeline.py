@@ -22,6 +22,16 @@ from .scoring import qa_score
 from .segment import Segmenter, default_segmenter
 
 
+def _config_hash(config: Config) -> str:
+    """Return a hash of the effective settings (not of the file they came from)."""
+    import dataclasses
+    import hashlib
+    import json
+
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "source"}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def stage_for(days_overdue: Optional[int], config: Config) -> Optional[Stage]:
     """Return the escalation stage for ``days_overdue`` using the configured bands."""
     if days_overdue is None:
@@ -142,5 +152,5 @@ class Pipeline:
                 "prohibited": detector.provenance if detector is not None else None,
             },
             "segmenter": {"jieba": jieba.__version__},
-            "config": self.config.source or "default",
+            "config": {"source": self.config.source or "default", "sha256": _config_hash(self.config)},
         }

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 import pandas as pd
 
+from ..provenance import scoring_version
 from .html import bar_chart, cards, esc, line_chart, page
 from .writer import safe_name
 
@@ -64,21 +65,6 @@ FRAME_COLUMNS = (
 
 
 # --------------------------------------------------------------------------- the per-call frame
-
-
-def scoring_version(provenance: Optional[Mapping[str, Any]]) -> str:
-    """Return a short stable hash of what decides a score: callcoach and scorer versions, the
-    rules' hash and the models' hashes (training details and the config name do not count)."""
-    prov = provenance or {}
-    models = prov.get("models") or {}
-    key = {
-        "callcoach": prov.get("callcoach"),
-        "scorers": dict(sorted((prov.get("scorers") or {}).items())),
-        "rules": (prov.get("rules") or {}).get("sha256"),
-        "models": {name: (m or {}).get("sha256") for name, m in sorted(models.items()) if isinstance(m, Mapping)},
-    }
-    blob = json.dumps(key, sort_keys=True, ensure_ascii=True, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:10]
 
 
 def _parse_time(value: Any) -> tuple[Optional[datetime], Optional[int]]:
