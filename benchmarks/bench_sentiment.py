@@ -1,4 +1,4 @@
-"""Benchmark callcoach's sentiment model against stock snownlp, TF-IDF+LR and spaCy textcat.
+"""Benchmark callcoach's sentiment model (Bayes + char LR) against snownlp, TF-IDF+LR, spaCy.
 
 Usage (from the repository root)::
 
@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours = {"pred": [model.predict(e.tokens).label for e in test],
             "chat": sum((model.predict(e.tokens).score > 0.5) == (e.label == "positive") for e in chat_te)
             / len(chat_te)}
-    results = {"stock snownlp": None, "ours (snownlp Bayes, shipped)": ours, "TF-IDF + LR": None,
+    results = {"stock snownlp": None, "ours (NB + char LR, shipped)": ours, "TF-IDF + LR": None,
                "spaCy textcat": None}
     for name, fn in [("stock snownlp", lambda: bench_stock(train, test, chat_te)),
                      ("TF-IDF + LR", lambda: bench_tfidf(train, test)),

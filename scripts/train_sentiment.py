@@ -263,7 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cped-weight", type=int, default=3, help="repetitions of each CPED utterance")
     ap.add_argument("--chat-weight", type=int, default=1, help="repetitions of each chat utterance")
     ap.add_argument("--min-count", type=int, default=1, help="drop features seen fewer times (model size)")
-    ap.add_argument("--folds", type=int, default=5, help="grouped CV folds for tuning the biases")
+    ap.add_argument("--folds", type=int, default=5, help="grouped CV folds for tuning the NB weight and biases")
+    ap.add_argument("--lr-c", type=float, default=1.0, help="inverse L2 strength of the char n-gram LR")
+    ap.add_argument("--nb-only", action="store_true", help="ship the Bayes model alone (no LR)")
     ap.add_argument("--all-data", action="store_true", help="also train on the held-out sets (no honest numbers)")
     args = ap.parse_args(argv)
 
@@ -283,23 +285,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"data: CPED {len(cped_tr)} train / {len(cped_te)} held-out utterances "
           f"({len(held)} dialogues); chat {len(chat_tr)} / {len(chat_te)}", file=sys.stderr)
 
-    # Tune the biases on out-of-fold scores from grouped folds of the training dialogues.
+    # Tune the NB weight and the biases on out-of-fold scores from grouped folds of the
+    # training dialogues (the held-out dialogues are never used here).
+    from callcoach.sentiment_model import _parse_lr
+
     groups = sorted({e.group for e in cped_tr})
     random.Random(args.seed + 2).shuffle(groups)
     fold_of = {g: i % args.folds for i, g in enumerate(groups)}
-    joints: list[dict[str, float]] = []
+    nb_joints: list[tuple[float, ...]] = []
+    lr_scores: list[tuple[float, ...]] = []
     gold: list[str] = []
     zero = {k: 0.0 for k in LABELS}
     for fold in range(args.folds):
         fit = [e for e in cped_tr if fold_of[e.group] != fold]
         ev = [e for e in cped_tr if fold_of[e.group] == fold]
-        _, m = build_model(fit, chat_tr, args, zero, {})
-        joints += [m.log_joint(featurize(e.tokens)) for e in ev]
+        _, _, m = build_model(fit, chat_tr, args, zero, {})
+        nb_joints += [m._scores(featurize(e.tokens)) for e in ev]
+        if not args.nb_only:
+            lr = _parse_lr(export_lr(*train_lr(fit, args.lr_c, args.seed), provenance={}))
+            lr_scores += [lr.scores("".join(e.tokens)) for e in ev]
         gold += [e.label for e in ev]
-    bias, cv_f1 = tune_bias(joints, gold)
-    print(f"bias {bias} (grouped {args.folds}-fold CV macro-F1 {cv_f1:.4f})", file=sys.stderr)
+    cv_table = {}
+    if args.nb_only:
+        nb_weight = None
+        bias, cv_f1 = tune_bias([dict(zip(LABELS, j)) for j in nb_joints], gold)
+    else:
+        best = None
+        for w in NB_WEIGHTS:
+            combined = [{k: w * a + b for k, a, b in zip(LABELS, j, r)} for j, r in zip(nb_joints, lr_scores)]
+            b_w, f_w = tune_bias(combined, gold, step=0.125)
+            cv_table[str(w)] = round(f_w, 4)
+            if best is None or f_w > best[2] + 1e-12:
+                best = (w, b_w, f_w)
+        nb_weight, bias, cv_f1 = best
+        nb_bias, nb_f1 = tune_bias([dict(zip(LABELS, j)) for j in nb_joints], gold)
+        cv_table["nb_only"] = round(nb_f1, 4)
+        print(f"grouped CV macro-F1 by NB weight: {cv_table}", file=sys.stderr)
+    print(f"nb_weight {nb_weight}, bias {bias} (grouped {args.folds}-fold CV macro-F1 {cv_f1:.4f})", file=sys.stderr)
 
-    _, model = build_model(cped_tr, chat_tr, args, bias, {})
+    _, _, model = build_model(cped_tr, chat_tr, args, bias, {}, nb_weight)
     pred = [model.predict(e.tokens) for e in cped_te]
     gold_te = [e.label for e in cped_te]
     labels_te = [p.label for p in pred]
@@ -314,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "chat_rows": len(chat_te),
         "bias_cv_macro_f1": round(cv_f1, 4),
     }
+    if cv_table:
+        heldout["cv_macro_f1_by_nb_weight"] = cv_table
     print("held-out:", json.dumps(heldout), file=sys.stderr)
 
     final_cped, final_chat = (cped, chat) if args.all_data else (cped_tr, chat_tr)
@@ -328,19 +354,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "heldout": heldout if not args.all_data else {"note": "trained on all data; see MODEL_CARD.md", **heldout},
         "training": {
-            "learner": "snownlp.classification.bayes.Bayes",
+            "learner": "snownlp.classification.bayes.Bayes"
+            + ("" if args.nb_only else " + sklearn LogisticRegression (char 1-3-grams, CPED only, balanced)"),
             "cped_weight": args.cped_weight, "chat_weight": args.chat_weight,
             "min_count": args.min_count, "seed": args.seed, "folds": args.folds,
+            "lr_c": None if args.nb_only else args.lr_c, "nb_weight": nb_weight,
         },
         "preprocessing": {
-            "normalise": "OpenCC t2s, NFKC, whitespace collapsed",
-            "segmenter": "jieba.lcut (HMM on)",
-            "extra_words": list(DOMAIN_WORDS),
+            "normalise": "callcoach.normalize.normalize_text (NFKC, OpenCC t2s, whitespace collapsed)",
+            "segmenter": "callcoach.segment.default_segmenter().cut (jieba HMM on, packaged domain dictionary)",
         },
     }
-    raw, final = build_model(final_cped, final_chat, args, bias, provenance)
+    raw, lr_raw, final = build_model(final_cped, final_chat, args, bias, provenance, nb_weight)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / MODEL_FILE).write_bytes(raw)
+    if lr_raw:
+        (args.out / LR_FILE).write_bytes(lr_raw)
+    elif (args.out / LR_FILE).exists():
+        (args.out / LR_FILE).unlink()
     (args.out / HELDOUT_DIALOGUES_FILE).write_text(
         "# CPED valid_split Dialogue_IDs held out of the shipped model's training (ids only)\n"
         + "\n".join(sorted(held)) + "\n", encoding="utf-8")
@@ -348,7 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / HELDOUT_CHAT_FILE).write_text(
         "# sentiment_XS_30k.txt data-row numbers (1 = first row after the header) held out (numbers only)\n"
         + "\n".join(map(str, rows)) + "\n", encoding="utf-8")
-    print(f"wrote {args.out / MODEL_FILE} ({len(raw) / 1e6:.2f} MB, {len(final._index)} features, "
+    print(f"wrote {args.out / MODEL_FILE} ({len(raw) / 1e6:.2f} MB, {len(final._index)} features) and "
+          f"{LR_FILE} ({len(lr_raw) / 1e6:.2f} MB, "
           f"sha256 {final.provenance['sha256'][:12]}) in {time.time() - t0:.0f}s", file=sys.stderr)
     return 0
 

@@ -15,6 +15,9 @@ Defaults live here; a TOML file (``--config callcoach.toml``) overrides any of t
 
     [scoring.weights]
     compliance = 40
+
+    [crosscall]                       # checks across calls (callcoach run)
+    forbidden_start = "21:00"
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from .crosscall import CrossCallConfig
 from .errors import ConfigError
 from .models import SEVERITIES
 
@@ -108,6 +112,7 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     stages: StagesConfig = field(default_factory=StagesConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    crosscall: CrossCallConfig = field(default_factory=CrossCallConfig)
     source: Optional[str] = None
 
 
@@ -134,9 +139,12 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<config>") -> Confi
     """Build a validated :class:`Config` from a mapping of sections."""
     cfg = Config(source=source)
     for section, values in data.items():
+        if section == "crosscall":
+            cfg = replace(cfg, crosscall=CrossCallConfig.from_dict(values, source))
+            continue
         cls = _SECTIONS.get(section)
         if cls is None:
-            raise ConfigError(f"unknown section [{section}]; expected one of {sorted(_SECTIONS)}", path=source)
+            raise ConfigError(f"unknown section [{section}]; expected one of {sorted([*_SECTIONS, 'crosscall'])}", path=source)
         if not isinstance(values, dict):
             raise ConfigError(f"[{section}] must be a table", path=source)
         cfg = replace(cfg, **{section: _section(cls, getattr(cfg, section), values, section, source)})

@@ -35,6 +35,21 @@ class TermIndex:
 
     regexes: Mapping[str, re.Pattern[str]]
 
+    def present_per_text(self, texts: Sequence[str]) -> list[frozenset[str]]:
+        """Return, for each text, the sets with a term in it: one scan of all texts per set."""
+        import bisect
+
+        starts, pos = [], 0
+        for t in texts:
+            starts.append(pos)
+            pos += len(t) + 1
+        joined = "\n".join(texts)
+        found: list[set[str]] = [set() for _ in texts]
+        for name, rx in self.regexes.items():
+            for m in rx.finditer(joined):
+                found[bisect.bisect_right(starts, m.start()) - 1].add(name)
+        return [frozenset(f) for f in found]
+
     def present(self, text: str, among: Optional[frozenset[str]] = None) -> frozenset[str]:
         """Return the names of the sets with a term in ``text`` (checking only ``among`` if given)."""
         names = self.regexes if among is None else among

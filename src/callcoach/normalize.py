@@ -39,12 +39,9 @@ def normalize_text(text: str) -> str:
     return text
 
 
+_ASCII_PUNCT = re.compile(r"(?<![0-9])[,?!;:]|[,?!;:](?![0-9])")
+
+
 def _punct_to_cjk(text: str) -> str:
     """Use Chinese punctuation next to Chinese text, leaving numbers like 1,000 or 3.5 alone."""
-    out = []
-    for i, ch in enumerate(text):
-        if ch in ",?!;:" and not (0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()):
-            out.append(ch.translate(_CJK_PUNCT))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return _ASCII_PUNCT.sub(lambda m: m.group(0).translate(_CJK_PUNCT), text)

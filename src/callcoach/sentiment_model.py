@@ -67,12 +67,14 @@ class SentimentPrediction:
 
     ``label`` is negative, neutral or positive; ``score`` is the polarity in [0, 1]
     (0.5 + (P(positive) - P(negative)) / 2; about 0.5 = neutral); ``probabilities`` maps
-    each label to its calibrated probability (they sum to 1).
+    each label to its calibrated probability (they sum to 1); ``fixed`` is true when the
+    utterance had no word or only backchannels (neutral by rule, not by the model).
     """
 
     label: str
     score: float
     probabilities: Mapping[str, float] = field(default_factory=dict)
+    fixed: bool = False
 
 
 @functools.lru_cache(maxsize=65536)
@@ -206,6 +208,7 @@ class SentimentModel:
         self._counts = tuple(counts[j] for j in order)
         # Log counts are computed on first use (keeps loading fast).
         self._log_array: Any = None
+        self._fused_cache: Any = None
         self._bias = tuple(float(header["bias"].get(k, 0.0)) for k in LABELS)
         ensemble = header.get("ensemble")
         if ensemble is not None and lr is None:
@@ -269,12 +272,45 @@ class SentimentModel:
         if features is None:
             features = featurize(tokens)
         b0, b1, b2 = self._bias
-        j0, j1, j2 = self._scores(features)
         if self._lr is None:
+            j0, j1, j2 = self._scores(features)
             return (j0 + b0, j1 + b1, j2 + b2)
+        # One numpy call for both models: rows of Bayes log counts and LR weights, stacked.
+        matrix, lr_get = self._fused()
+        get = self._index.get
+        nb_idx = [i for i in map(get, features) if i is not None]
+        lr_idx = [i for i in map(lr_get, char_ngrams("".join(tokens), self._lr.n_max)) if i is not None]
         w = self._nb_weight
-        r0, r1, r2 = self._lr.scores("".join(tokens))
-        return (w * j0 + r0 + b0, w * j1 + r1 + b1, w * j2 + r2 + b2)
+        if nb_idx or lr_idx:
+            import numpy as np
+
+            coef = np.full(len(nb_idx) + len(lr_idx), w)
+            if lr_idx:
+                coef[len(nb_idx):] = 1.0 / math.sqrt(len(lr_idx))
+            s0, s1, s2 = (coef @ matrix[nb_idx + lr_idx]).tolist()
+        else:
+            s0 = s1 = s2 = 0.0
+        n = len(features)
+        (p0, p1, p2), (l0, l1, l2) = self._log_prior, self._log_totals
+        r0, r1, r2 = self._lr.intercept
+        return (
+            w * (p0 - n * l0) + r0 + b0 + s0,
+            w * (p1 - n * l1) + r1 + b1 + s1,
+            w * (p2 - n * l2) + r2 + b2 + s2,
+        )
+
+    def _fused(self) -> tuple[Any, Any]:
+        """Return the stacked (Bayes vocabulary + LR vocabulary, 3) matrix and the LR row lookup."""
+        if self._fused_cache is None:
+            import numpy as np
+
+            assert self._lr is not None  # only called for an ensemble
+            log_counts = self._log_counts()
+            offset = log_counts.shape[1]
+            matrix = np.ascontiguousarray(np.vstack([log_counts.T, self._lr._matrix]))
+            lookup = {g: i + offset for g, i in self._lr._index.items()}
+            self._fused_cache = (matrix, lookup.get)
+        return self._fused_cache
 
     def classify_features(self, features: Sequence[str]) -> tuple[str, float]:
         """Return the class and probability that snownlp's ``Bayes.classify`` would return."""
@@ -303,7 +339,7 @@ class SentimentModel:
         features = featurize(tokens)
         if not features or is_backchannel(tokens):
             probs = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
-            return SentimentPrediction("neutral", 0.5, MappingProxyType(probs))
+            return SentimentPrediction("neutral", 0.5, MappingProxyType(probs), fixed=True)
         neg, neu, pos = self.decision_scores(tokens, features)
         top = max(neg, neu, pos)
         # Ties go to neutral, so a positive (negative) label implies pos > neg (pos < neg).

@@ -13,6 +13,7 @@ import typer
 
 from ..errors import CallcoachError
 from ._errors import handle_errors
+from .data import export_command, query_command, review_command
 from .report import report_command, run_command
 from .rules import rules_app
 from .score import score_command
@@ -27,6 +28,9 @@ app = typer.Typer(
 app.command("score")(handle_errors(score_command))
 app.command("report")(handle_errors(report_command))
 app.command("run")(handle_errors(run_command))
+app.command("export")(handle_errors(export_command))
+app.command("query")(handle_errors(query_command))
+app.command("review")(handle_errors(review_command))
 app.add_typer(rules_app, name="rules")
 
 

@@ -12,12 +12,7 @@ from typing_extensions import Annotated
 
 from ..config import load_config
 from ..errors import CallcoachError
-from ..io import read_transcript
-from ..pipeline import Pipeline
 from ..reports.writer import ReportIndex, ReportOptions, load_results, safe_name, write_reports
-
-TRANSCRIPT_SUFFIXES = (".json", ".txt", ".text", ".vtt", ".srt", ".csv", ".tsv")
-
 
 def _options(no_redact: bool, lang: str, audio_dir: Optional[List[Path]], period: str) -> ReportOptions:
     if lang not in ("zh", "en"):
@@ -54,49 +49,53 @@ def report_command(
 
 
 def run_command(
-    inputs: Annotated[List[Path], typer.Argument(help="Transcript files or directories of transcripts.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write results/ and the reports.", metavar="DIR")] = Path("reports"),
+    inputs: Annotated[List[Path], typer.Argument(help="Transcript files, folders of them (recursively), or both.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the database, results/ and the reports.", metavar="DIR")] = Path("reports"),
+    db: Annotated[Optional[str], typer.Option("--db", help="Results database: a SQLite file or a URL (postgresql+psycopg://…). Default: DIR/callcoach.db.")] = None,
+    manifest: Annotated[Optional[Path], typer.Option("--manifest", help="CSV of calls: path, call_id, agent_id, team, started_at, customer_ref, days_overdue, product, channel_layout.")] = None,
+    name_pattern: Annotated[Optional[str], typer.Option("--name-pattern", help="Metadata from file names, e.g. {agent_id}_{date}_{time}_{call_id}.")] = None,
+    tz: Annotated[str, typer.Option("--tz", help="UTC offset of times taken from file names.")] = "+08:00",
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes (each loads the models once).")] = 1,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file.")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Do not mask identifiers in the reports.")] = False,
     lang: Annotated[str, typer.Option("--lang", help="Language of the coaching reports: zh or en.")] = "zh",
     audio_dir: Annotated[Optional[List[Path]], typer.Option("--audio-dir", help="Directory holding <call_id>.<ext> recordings.")] = None,
     period: Annotated[str, typer.Option("--period", help="Trend period on the dashboard: D, W or M.")] = "W",
+    no_reports: Annotated[bool, typer.Option("--no-reports", help="Only score and store.")] = False,
 ) -> None:
-    """Score every transcript found and write results plus all reports in one step."""
+    """Score every call found (only what changed), store the results, and write all reports."""
+    from ..batch import check_across_calls, discover, parse_offset, progress_printer, run_batch, with_crosscall
+    from ..store import open_store
+
     options = _options(no_redact, lang, audio_dir, period)
-    files = _transcripts(inputs)
-    if not files:
-        raise CallcoachError(f"no transcripts found (looked for {', '.join(TRANSCRIPT_SUFFIXES)} files)")
-    pipeline = Pipeline(load_config(config))
-    results_dir = out / "results"
+    if workers < 1:
+        raise CallcoachError("--workers must be at least 1")
+    cfg = load_config(config)
+    items, problems = discover(inputs, manifest=manifest, name_pattern=name_pattern, tz=parse_offset(tz))
+    for where, why in problems:
+        print(f"callcoach: error: {where}: {why}", file=sys.stderr)
     try:
-        results_dir.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CallcoachError(f"cannot create the output directory: {exc.strerror}", path=str(out)) from exc
-    docs, failed = [], 0
-    for path in files:
-        try:
-            doc = pipeline.score(read_transcript(path)).to_dict()
-        except CallcoachError as exc:
-            failed += 1
-            print(f"callcoach: error: {exc}", file=sys.stderr)
-            continue
-        docs.append(doc)
-        (results_dir / f"{safe_name(doc['call_id'])}.json").write_text(
-            json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"callcoach: scored {len(docs)} of {len(files)} transcript(s); {failed} failed", file=sys.stderr)
-    if docs:
-        _summary(write_reports(docs, out, options))
-    if failed:
+    with open_store(db or out / "callcoach.db") as store:
+        summary = run_batch(items, store, cfg, workers=workers, progress=progress_printer())
+        for line in summary.lines():
+            print(f"callcoach: {line}", file=sys.stderr)
+        crosscall = check_across_calls(store, cfg)
+        if crosscall:
+            print(f"callcoach: {len(crosscall)} finding(s) across calls (hours, frequency, requests to stop)",
+                  file=sys.stderr)
+        docs = with_crosscall(store.latest_results(), crosscall)
+        _write_results(docs, out / "results")
+        if docs and not no_reports:
+            _summary(write_reports(docs, out, options))
+    if problems or summary.failed:
         raise typer.Exit(2)
 
 
-def _transcripts(inputs: List[Path]) -> list[Path]:
-    files: list[Path] = []
-    for p in inputs:
-        if p.is_dir():
-            files.extend(sorted(x for x in p.rglob("*") if x.is_file() and x.suffix.lower() in TRANSCRIPT_SUFFIXES
-                                and not x.name.startswith(".")))
-        else:
-            files.append(p)
-    return files
+def _write_results(docs: list[dict], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for doc in docs:
+        (directory / f"{safe_name(doc['call_id'])}.json").write_text(
+            json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -60,14 +60,15 @@ class ProhibitedLanguageScorer:
         by_speaker = {who: [r for r in rules if r.speaker in (who, "any")] for who in ("agent", "customer")}
         # Term sets absent from every judged turn need not be looked for turn by turn, and
         # patterns without term sets that match nowhere in the call need not run per turn.
-        joined = "\n".join(t.text for t in call.turns if by_speaker[t.speaker])
-        in_call = index.present(joined)
+        judged = [t for t in call.turns if by_speaker[t.speaker]]
+        joined = "\n".join(t.text for t in judged)
+        presence = dict(zip((t.index for t in judged), index.present_per_text([t.text for t in judged])))
         dead = frozenset(
             p.source for r in rules for p in r.patterns if not p.required_sets and not p.regex.search(joined)
         )
         for turn in call.turns:
             applicable = by_speaker[turn.speaker]
-            present = index.present(turn.text, in_call) if applicable else frozenset()
+            present = presence.get(turn.index, frozenset())
             caught: set[str] = set()
             for rule in applicable:
                 hit = match_rule(rule, turn.text, turn.tokens, present, negation, dead)

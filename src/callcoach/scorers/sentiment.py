@@ -17,7 +17,7 @@ from statistics import mean
 from typing import Any, Mapping, Optional, Sequence
 
 from ..models import AnalyzedCall, ScorerOutput, Sentiment
-from ..sentiment_model import is_backchannel, polarity
+from ..sentiment_model import polarity
 from .base import ScorerSpec, ScoringContext
 
 SPEC = ScorerSpec(
@@ -41,7 +41,7 @@ class SentimentScorer:
         sentiments = in_context(
             [t.speaker for t in call.turns],
             [p.probabilities for p in preds],
-            [is_backchannel(w) for w in words],
+            [p.fixed for p in preds],
             ctx.config.sentiment.context_weight,
         )
         metrics: dict[str, Any] = {}
