@@ -16,7 +16,6 @@ then prints:
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time

@@ -22,7 +22,6 @@ import argparse
 import csv
 import json
 import random
-import re
 import sys
 import time
 from pathlib import Path

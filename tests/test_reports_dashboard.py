@@ -13,7 +13,6 @@ import pytest
 from callcoach.io import read_transcript
 from callcoach.pipeline import Pipeline
 from callcoach.reports import dashboard
-from callcoach.provenance import scoring_version
 from callcoach.reports.dashboard import (
     FRAME_COLUMNS,
     VIOLATION_CATEGORIES,

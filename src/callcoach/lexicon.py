@@ -270,6 +270,21 @@ def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where
     return CompiledPattern(pattern, expanded, tuple(groups), frozenset(required))
 
 
+def compile_all(patterns: Iterable[str], path: str, where: str) -> tuple[re.Pattern[str], ...]:
+    """Compile a list of patterns (with macros) from a data file such as ``opening.toml``."""
+    terms = load_terms()
+    return tuple(compile_pattern(p, terms, path, where).regex for p in patterns)
+
+
+def first_match(patterns: Iterable[re.Pattern[str]], text: str) -> Optional[re.Match[str]]:
+    """Return the first match of any of ``patterns`` in ``text``."""
+    for p in patterns:
+        m = p.search(text)
+        if m:
+            return m
+    return None
+
+
 def _compile(regex: str, path: str, where: str) -> re.Pattern[str]:
     try:
         return re.compile(regex)

@@ -122,10 +122,7 @@ class Transcript:
             if t.channel is not None:
                 d["channel"] = t.channel
             if t.words:
-                d["words"] = [
-                    {"text": w.text, "start_s": w.start_s, "end_s": w.end_s, "probability": w.probability}
-                    for w in t.words
-                ]
+                d["words"] = _word_dicts(t.words)
             turns.append(d)
         out: dict[str, Any] = {"schema_version": self.schema_version, **self.metadata.to_dict(), "turns": turns}
         if self.provenance:
@@ -280,10 +277,7 @@ class CallResult:
                 "sentiment": s.to_dict() if s else None,
             }
             if t.words:
-                d["words"] = [
-                    {"text": w.text, "start_s": w.start_s, "end_s": w.end_s, "probability": w.probability}
-                    for w in t.words
-                ]
+                d["words"] = _word_dicts(t.words)
             turns.append(d)
         return {
             "result_schema_version": RESULT_SCHEMA_VERSION,
@@ -298,6 +292,10 @@ class CallResult:
             "turns": turns,
             "provenance": dict(self.provenance),
         }
+
+
+def _word_dicts(words: Sequence[Word]) -> list[dict[str, Any]]:
+    return [{"text": w.text, "start_s": w.start_s, "end_s": w.end_s, "probability": w.probability} for w in words]
 
 
 def _round(value: Optional[float], ndigits: int = 3) -> Optional[float]:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence
 
 from . import __version__
 from .config import Config
-from .errors import CallcoachError
 from .lexicon import Rulebook, load_rulebook
 from .models import (
     AnalyzedCall, AnalyzedTurn, CallMetadata, CallResult, Finding, ScorerOutput, Sentiment, Stage,
@@ -79,6 +75,7 @@ class Pipeline:
         self.rulebook = rulebook or load_rulebook()
         validate_rule_selection(self.config, self.rulebook)
         self._ctx: Optional[ScoringContext] = None
+        self._provenance: Optional[Mapping[str, Any]] = None
 
     @property
     def context(self) -> ScoringContext:
@@ -133,9 +130,13 @@ class Pipeline:
             times_estimated=call.times_estimated,
         )
 
-    @lru_cache(maxsize=1)
     def provenance(self) -> Mapping[str, Any]:
-        """Return versions of callcoach, each scorer, the rules and the models."""
+        """Return versions of callcoach, each scorer, the rules and the models (computed once)."""
+        if self._provenance is None:
+            self._provenance = self._make_provenance()
+        return self._provenance
+
+    def _make_provenance(self) -> Mapping[str, Any]:
         import jieba
 
         model = self.context.sentiment_model

@@ -14,8 +14,6 @@ the page draws its trends from the most recent version only, saying so when vers
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -441,7 +439,6 @@ def render_dashboard(frame: pd.DataFrame, docs: Sequence[Mapping[str, Any]], *, 
     labels = _period_labels(periods)
     overall = trends[trends["level"] == "all"]
     team_t = trends[trends["level"] == "team"]
-    agent_t = trends[trends["level"] == "agent"]
 
     # Summary cards.
     n_all = len(frame)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
-from ..lexicon import compile_pattern, load_table, load_terms
+from ..lexicon import compile_all, first_match, load_table
 from ..models import AnalyzedCall, AnalyzedTurn, Finding, ScorerOutput
 from .base import ScorerSpec, ScoringContext, call_finding
 
@@ -45,10 +45,9 @@ class ConductPatterns:
 def load_conduct() -> ConductPatterns:
     """Load and compile ``lexicons/conduct.toml``."""
     data = load_table("conduct.toml")
-    terms = load_terms()
 
     def comp(patterns: list[str], where: str) -> tuple[re.Pattern[str], ...]:
-        return tuple(compile_pattern(p, terms, "lexicons/conduct.toml", where).regex for p in patterns)
+        return compile_all(patterns, "lexicons/conduct.toml", where)
 
     pr = data["promise"]
     return ConductPatterns(
@@ -62,14 +61,6 @@ def load_conduct() -> ConductPatterns:
         amount=re.compile(pr["amount_pattern"]),
         agent_confirm=re.compile(pr["agent_confirm"]),
     )
-
-
-def _search(patterns: tuple[re.Pattern[str], ...], text: str) -> Optional[re.Match[str]]:
-    for p in patterns:
-        m = p.search(text)
-        if m:
-            return m
-    return None
 
 
 def _plan_offered(text: str, pats: ConductPatterns) -> bool:
@@ -88,15 +79,15 @@ def find_promise(call: AnalyzedCall, pats: ConductPatterns) -> Optional[tuple[An
         if t.speaker == "agent":
             prev_agent = t
             continue
-        if _search(pats.refuse, t.text):
+        if first_match(pats.refuse, t.text):
             continue
-        date = _search(pats.date, t.text)
-        if date and _search(pats.pay, t.text[date.start():]):
+        date = first_match(pats.date, t.text)
+        if date and first_match(pats.pay, t.text[date.start():]):
             amount = pats.amount.search(t.text)
             found = (t, date.group(0), amount.group(0) if amount else None)
         elif prev_agent is not None and _YES.match(t.text) and pats.agent_confirm.search(prev_agent.text):
-            d = _search(pats.date, prev_agent.text)
-            if d and _search(pats.pay, prev_agent.text[d.start():]):
+            d = first_match(pats.date, prev_agent.text)
+            if d and first_match(pats.pay, prev_agent.text[d.start():]):
                 a = pats.amount.search(prev_agent.text)
                 found = (t, d.group(0), a.group(0) if a else None)
     return found
@@ -112,11 +103,11 @@ class ConductScorer:
         agent = call.by_speaker("agent")
         customer = call.by_speaker("customer")
         plan = any(_plan_offered(t.text, pats) for t in agent)
-        difficulty = any(_search(pats.difficulty, t.text) for t in customer)
+        difficulty = any(first_match(pats.difficulty, t.text) for t in customer)
         promise = find_promise(call, pats)
         metrics: dict[str, Any] = {
-            "conduct.empathy_turns": sum(1 for t in agent if _search(pats.empathy, t.text)),
-            "conduct.open_questions": sum(1 for t in agent if _search(pats.open_question, t.text)),
+            "conduct.empathy_turns": sum(1 for t in agent if first_match(pats.empathy, t.text)),
+            "conduct.open_questions": sum(1 for t in agent if first_match(pats.open_question, t.text)),
             "conduct.plan_offered": plan,
             "conduct.customer_difficulty": difficulty,
             "conduct.promise_to_pay": promise is not None,

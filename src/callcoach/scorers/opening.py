@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
-from ..lexicon import compile_pattern, load_table, load_terms
+from ..lexicon import compile_all, first_match, load_table
 from ..models import AnalyzedCall, AnalyzedTurn, Finding, ScorerOutput
 from .base import ScorerSpec, ScoringContext, turn_finding
 
@@ -37,11 +37,7 @@ class Element:
     patterns: tuple[re.Pattern[str], ...]
 
     def found_in(self, text: str) -> Optional[re.Match[str]]:
-        for p in self.patterns:
-            m = p.search(text)
-            if m:
-                return m
-        return None
+        return first_match(self.patterns, text)
 
 
 @dataclass(frozen=True)
@@ -54,8 +50,7 @@ class OpeningScript:
 
 
 def _compile_all(patterns: list[str], where: str) -> tuple[re.Pattern[str], ...]:
-    terms = load_terms()
-    return tuple(compile_pattern(p, terms, "lexicons/opening.toml", where).regex for p in patterns)
+    return compile_all(patterns, "lexicons/opening.toml", where)
 
 
 @lru_cache(maxsize=1)
@@ -75,14 +70,6 @@ def load_opening() -> OpeningScript:
         deny=_compile_all(d["deny_patterns"], "disclosure.deny_patterns"),
         disclosure=d,
     )
-
-
-def _any(patterns: tuple[re.Pattern[str], ...], text: str) -> Optional[re.Match[str]]:
-    for p in patterns:
-        m = p.search(text)
-        if m:
-            return m
-    return None
 
 
 class OpeningScorer:
@@ -138,7 +125,7 @@ class OpeningScorer:
             if el.found_in(t.text) is None:
                 continue
             reply = next((c for c in call.turns[t.index + 1:] if c.speaker == "customer"), None)
-            if reply is None or _any(script.deny, reply.text) is None:
+            if reply is None or first_match(script.deny, reply.text) is None:
                 return True
         return False
 
@@ -151,14 +138,14 @@ class OpeningScorer:
         asked = False
         for t in call.turns:
             if t.speaker == "agent":
-                m = _any(script.debt, t.text)
+                m = first_match(script.debt, t.text)
                 if m is not None:
                     return None, (t, m)
                 asked = asked or verify.found_in(t.text) is not None
                 continue
-            if _any(script.deny, t.text):
+            if first_match(script.deny, t.text):
                 continue
-            if _any(script.confirm, t.text) and (asked or _self_identifies(t.text)):
+            if first_match(script.confirm, t.text) and (asked or _self_identifies(t.text)):
                 return t.index, None
         return None, None
 
