@@ -163,3 +163,15 @@ def test_export_query_and_review(tmp_path: Path) -> None:
     res = runner.invoke(app, ["query", "--db", db, "reviews", "--format", "json"])
     assert json.loads(res.stdout)[0]["decision"] == "confirmed"
     assert runner.invoke(app, ["export", "--db", str(tmp_path / "nope.db")]).exit_code == 2
+
+
+def test_dask_local_cluster_scores_and_stores(tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed", reason="dask[distributed] not installed (pip install 'callcoach[dask]')")
+    calls = tmp_path / "in"
+    _copies(calls, 4)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(calls), "--out", str(out), "--executor", "dask", "--workers", "2", "--no-reports"])
+    assert res.exit_code == 0, res.stderr
+    assert "4 scored" in res.stderr
+    res = runner.invoke(app, ["run", str(calls), "--out", str(out), "--executor", "dask", "--no-reports"])
+    assert "4 unchanged" in res.stderr

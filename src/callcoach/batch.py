@@ -220,6 +220,13 @@ def _format_of(source: str) -> str:
     return detect_format(Path(source))
 
 
+def _dask_task(config: Config, kind: str, payload: Any, metadata: Mapping[str, Any], source: str) -> tuple[Transcript, CallResult]:
+    """Score one call on a Dask worker, loading the pipeline once per worker process."""
+    if "pipeline" not in _WORKER:
+        _init_worker(config)
+    return _score_task(kind, payload, metadata, source)
+
+
 def run_batch(
     items: Sequence[BatchItem],
     store: Any,
@@ -227,8 +234,16 @@ def run_batch(
     *,
     workers: int = 1,
     progress: Optional[Callable[[int, int, float], None]] = None,
+    executor: str = "process",
+    scheduler: Optional[str] = None,
 ) -> BatchSummary:
-    """Score every item that needs it and store each result as soon as it is ready."""
+    """Score every item that needs it and store each result as soon as it is ready.
+
+    ``executor`` is "process" (worker processes on this machine) or "dask" (tasks on a Dask
+    distributed cluster: ``scheduler`` is its address, or None for a local cluster of
+    ``workers`` processes). Results always come back here and are written by this process,
+    one transaction per call.
+    """
     from .pipeline import Pipeline
     from .provenance import scoring_version
 
@@ -281,6 +296,11 @@ def run_batch(
     start = time.monotonic()
     total = len(tasks)
     finished = 0
+    if executor == "dask":
+        _run_dask(tasks, config, workers, scheduler, done, progress, start)
+        return summary
+    if executor != "process":
+        raise CallcoachError(f"--executor: expected process or dask, got {executor!r}")
     if workers <= 1:
         if "pipeline" not in _WORKER:
             _WORKER["pipeline"] = Pipeline(config)
@@ -310,6 +330,45 @@ def run_batch(
             for task in _take(queue, len(ready)):
                 pending[pool.submit(_score_task, task[0], task[1], task[2], task[3])] = task
     return summary
+
+
+def _run_dask(
+    tasks: list[tuple[str, Any, dict[str, Any], str, str]],
+    config: Config,
+    workers: int,
+    scheduler: Optional[str],
+    done: Callable[[Any, tuple[str, Any, dict[str, Any], str, str]], None],
+    progress: Optional[Callable[[int, int, float], None]],
+    start: float,
+) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError("dask[distributed]", "dask", "--executor dask") from exc
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="30s")
+        else:
+            cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+    except OSError as exc:
+        raise CallcoachError(f"--scheduler: cannot reach the Dask scheduler {scheduler!r} ({exc})") from exc
+    try:
+        futures = {client.submit(_dask_task, config, t[0], t[1], t[2], t[3], pure=False): t for t in tasks}
+        finished = 0
+        for fut in as_completed(futures):
+            done(fut, futures[fut])
+            finished += 1
+            if progress:
+                progress(finished, len(tasks), time.monotonic() - start)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _take(it: Iterable[Any], n: int) -> list[Any]:

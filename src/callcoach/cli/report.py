@@ -56,6 +56,8 @@ def run_command(
     name_pattern: Annotated[Optional[str], typer.Option("--name-pattern", help="Metadata from file names, e.g. {agent_id}_{date}_{time}_{call_id}.")] = None,
     tz: Annotated[str, typer.Option("--tz", help="UTC offset of times taken from file names.")] = "+08:00",
     workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes (each loads the models once).")] = 1,
+    executor: Annotated[str, typer.Option("--executor", help="process (this machine) or dask (a Dask distributed cluster).")] = "process",
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file.")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Do not mask identifiers in the reports.")] = False,
     lang: Annotated[str, typer.Option("--lang", help="Language of the coaching reports: zh or en.")] = "zh",
@@ -79,7 +81,8 @@ def run_command(
     except OSError as exc:
         raise CallcoachError(f"cannot create the output directory: {exc.strerror}", path=str(out)) from exc
     with open_store(db or out / "callcoach.db") as store:
-        summary = run_batch(items, store, cfg, workers=workers, progress=progress_printer())
+        summary = run_batch(items, store, cfg, workers=workers, progress=progress_printer(),
+                            executor=executor, scheduler=scheduler)
         for line in summary.lines():
             print(f"callcoach: {line}", file=sys.stderr)
         crosscall = check_across_calls(store, cfg)
