@@ -175,3 +175,55 @@ def test_dask_local_cluster_scores_and_stores(tmp_path: Path) -> None:
     assert "4 scored" in res.stderr
     res = runner.invoke(app, ["run", str(calls), "--out", str(out), "--executor", "dask", "--no-reports"])
     assert "4 unchanged" in res.stderr
+
+
+def test_bad_inputs_are_reported_and_the_rest_stored(tmp_path: Path) -> None:
+    calls = tmp_path / "in"
+    _copies(calls, 2)
+    (calls / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + os.urandom(64))
+    (calls / "empty.txt").write_text("", encoding="utf-8")
+    bare = json.loads(CALL.read_text(encoding="utf-8"))
+    for key in ("agent_id", "started_at"):
+        bare.pop(key, None)
+    bare["call_id"] = "BARE"
+    (calls / "bare.json").write_text(json.dumps(bare, ensure_ascii=False), encoding="utf-8")
+    m = tmp_path / "manifest.csv"
+    m.write_text("path,agent_id\nin/missing.wav,A1\n", encoding="utf-8")
+    res = runner.invoke(app, ["run", str(calls), "--manifest", str(m), "--out", str(tmp_path / "out"), "--no-reports"])
+    assert res.exit_code == 2
+    err = res.stderr
+    assert "3 scored" in err
+    assert "corrupt.wav" in err and "empty.txt" in err and "manifest.csv:2: file not found" in err
+    assert "bare.json: stored without agent_id and started_at" in err
+
+
+def test_recordings_are_transcribed_once_then_rescored_from_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import shared_dir
+
+    model = shared_dir() / "models" / "faster-whisper-base"
+    if not (model / "model.bin").is_file():
+        pytest.skip(f"Whisper model not found at {model}")
+    pytest.importorskip("faster_whisper", reason="faster-whisper not installed")
+    sample = ROOT / "sample_audio" / "sample_05_relative_disclosure.flac"
+    m = tmp_path / "manifest.csv"
+    m.write_text(f"path,call_id,agent_id,team,started_at,days_overdue\n{sample},S5,A3001,west-2,"
+                 "2026-11-11T18:40:00+08:00,27\n", encoding="utf-8")
+    monkeypatch.setenv("CALLCOACH_MODEL", str(model))
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--manifest", str(m), "--out", str(out), "--no-reports"])
+    assert res.exit_code == 0, res.stderr
+    assert "1 recording(s) transcribed" in res.stderr
+    doc = json.loads((out / "results" / "S5.json").read_text(encoding="utf-8"))
+    truth = json.loads((ROOT / "sample_audio" / "sample_05_relative_disclosure.truth.json").read_text(encoding="utf-8"))
+    assert doc["agent_id"] == "A3001" and doc["turns"][0]["words"]
+    assert doc["metrics"]["opening.disclosure_before_verification"] is True  # found in the recording too
+    talk = {"agent": 0.0, "customer": 0.0}
+    for t in truth["turns"]:
+        talk[t["speaker"]] += t["end_s"] - t["start_s"]
+    assert abs(doc["metrics"]["talk.agent_share"] - talk["agent"] / sum(talk.values())) < 0.05
+    cfg = tmp_path / "cc.toml"
+    cfg.write_text("[opening]\nfirst_agent_turns = 2\n", encoding="utf-8")
+    monkeypatch.setenv("CALLCOACH_MODEL", str(tmp_path / "no-such-model"))  # proves nothing is transcribed again
+    res = runner.invoke(app, ["run", "--manifest", str(m), "--out", str(out), "--no-reports", "--config", str(cfg)])
+    assert res.exit_code == 0, res.stderr
+    assert "1 re-scored from stored transcripts" in res.stderr

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("command", ["callcoach run", "callcoach report", "callcoach export", "callcoach query", "callcoach review", "callcoach score", "callcoach rules list", "callcoach rules show", "callcoach rules check"])
+@pytest.mark.parametrize("command", ["callcoach transcribe", "callcoach run", "callcoach report", "callcoach export", "callcoach query", "callcoach review", "callcoach score", "callcoach rules list", "callcoach rules show", "callcoach rules check"])
 def test_readme_documents_every_command(command: str) -> None:
     assert command in README
 

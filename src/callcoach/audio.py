@@ -121,6 +121,7 @@ def load_audio(
         raise AudioError("no such audio file", path=source)
     if file.stat().st_size == 0:
         raise AudioError("the file is empty (0 bytes)", path=source)
+    _check_wav_complete(file, source)
     raw, rate, codec, declared_s = _decode(file, source, max_duration_s)
     return audio_from_samples(raw, source=source, source_sample_rate=rate, codec=codec,
                               normalize=normalize, declared_duration_s=declared_s)
@@ -305,6 +306,32 @@ def _decode(file: Path, source: str, max_duration_s: float) -> tuple[np.ndarray,
         raise AudioError("the file contains no audio samples (truncated or empty stream)", path=source)
     samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
     return samples, rate, codec, declared_s
+
+
+def _check_wav_complete(file: Path, source: str) -> None:
+    """Raise when a RIFF/WAVE file holds fewer data bytes than its header declares.
+
+    FFmpeg decodes a cut WAV without complaint; a cut call recording loses its end silently.
+    Streaming placeholders (0 or 0xFFFFFFFF) are accepted.
+    """
+    with file.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        size = file.stat().st_size
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return
+            declared = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                present = size - fh.tell()
+                if declared not in (0, 0xFFFFFFFF) and present < declared:
+                    raise AudioError(
+                        f"the recording is truncated: its header declares {declared} bytes of audio "
+                        f"but the file holds {present}", path=source)
+                return
+            fh.seek(declared + (declared & 1), 1)
 
 
 def _declared_duration(container: Any, stream: Any) -> Optional[float]:

@@ -1,7 +1,8 @@
 """Batch scoring: find the calls, score what changed in worker processes, store every result.
 
-A call is identified by the hash of its file's content, so running the same input again does
-no work; after a rule or model change, calls are re-scored from the transcripts kept in the
+Recordings are transcribed first (the recogniser is loaded once per worker) and their
+transcripts kept. A call is identified by the hash of its file's content, so running the same
+input again does no work; after a rule or model change, calls are re-scored from the transcripts kept in the
 database (never re-read or re-transcribed) and older results stay with their provenance. Each
 call is stored in its own transaction as soon as it is scored, so a run killed at any moment
 loses nothing committed and the next run resumes with what is left. One bad call never stops
@@ -51,8 +52,10 @@ class BatchSummary:
     scored: int = 0
     rescored: int = 0
     unchanged: int = 0
+    transcribed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -60,9 +63,11 @@ class BatchSummary:
 
     def lines(self) -> list[str]:
         out = [f"{self.scored} scored, {self.rescored} re-scored from stored transcripts, "
-               f"{self.unchanged} unchanged, {len(self.skipped)} skipped, {len(self.failed)} failed"]
+               f"{self.unchanged} unchanged, {len(self.skipped)} skipped, {len(self.failed)} failed"
+               + (f"; {self.transcribed} recording(s) transcribed" if self.transcribed else "")]
         out += [f"  skipped {p}: {why}" for p, why in self.skipped]
         out += [f"  failed  {p}: {why}" for p, why in self.failed]
+        out += [f"  warning {p}: {why}" for p, why in self.warnings]
         return out
 
 
@@ -179,7 +184,7 @@ def read_manifest(path: Path) -> tuple[list[BatchItem], list[tuple[str, str]]]:
         if not file.is_file():
             problems.append((where, f"file not found: {raw}"))
             continue
-        meta: dict[str, Any] = {k: v.strip() for k, v in row.items() if k not in ("path", "channel_layout") and v and v.strip()}
+        meta: dict[str, Any] = {k: v.strip() for k, v in row.items() if k != "path" and v and v.strip()}
         if "days_overdue" in meta:
             try:
                 meta["days_overdue"] = int(meta["days_overdue"])
@@ -193,26 +198,68 @@ def read_manifest(path: Path) -> tuple[list[BatchItem], list[tuple[str, str]]]:
 # --------------------------------------------------------------------------- scoring
 
 
+@dataclass(frozen=True)
+class AsrOptions:
+    """How recordings in a batch are transcribed (see ``callcoach transcribe``)."""
+
+    model: Optional[str] = None
+    engine: str = "faster-whisper"
+    device: str = "auto"
+    compute_type: Optional[str] = None
+    beam_size: int = 5
+    vad: bool = True
+    language: str = "zh"
+
+
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: Config) -> None:
-    """Load the pipeline once per worker process (rules, models, jieba)."""
+def _init_worker(config: Config, asr: Optional[AsrOptions] = None) -> None:
+    """Load the pipeline once per worker process (rules, models, jieba); the recogniser on first use."""
     from .pipeline import Pipeline
 
     _WORKER["pipeline"] = Pipeline(config)
+    _WORKER["asr_options"] = asr or AsrOptions()
+
+
+def _transcriber() -> Any:
+    if "transcriber" not in _WORKER:
+        from .transcribe import load_transcriber
+
+        o: AsrOptions = _WORKER.get("asr_options") or AsrOptions()
+        _WORKER["transcriber"] = load_transcriber(o.engine, model=o.model, device=o.device,
+                                                  compute_type=o.compute_type, beam_size=o.beam_size, vad=o.vad)
+    return _WORKER["transcriber"]
+
+
+def _transcribe(path: Path, metadata: Mapping[str, Any]) -> Transcript:
+    """Transcribe one recording with the worker's recogniser (loaded once)."""
+    from .audio import load_audio
+    from .io import metadata_from_mapping
+    from .speakers import transcribe_call
+
+    meta = metadata_from_mapping(metadata, source=str(path), default_call_id=path.stem)
+    o: AsrOptions = _WORKER.get("asr_options") or AsrOptions()
+    transcript = transcribe_call(load_audio(path), _transcriber(), metadata=meta,
+                                 channel_layout=str(meta.extra.get("channel_layout") or "agent-left"),
+                                 language=o.language, initial_prompt=None)
+    if not transcript.turns:
+        raise CallcoachError("no speech was found in the recording (silence or music only)", path=str(path))
+    return transcript
 
 
 def _score_task(kind: str, payload: Any, metadata: Mapping[str, Any], source: str) -> tuple[Transcript, CallResult]:
-    """Score one call in a worker: ``payload`` is file bytes ("file") or a stored Transcript ("stored")."""
+    """Score one call in a worker: ``payload`` is file bytes ("file"), a stored Transcript
+    ("stored") or nothing for a recording ("audio", transcribed first)."""
     from .io import loads_transcript
 
     pipeline = _WORKER["pipeline"]
-    meta = dict(metadata)
     if kind == "stored":
         transcript = payload
+    elif kind == "audio":
+        transcript = _transcribe(Path(source), metadata)
     else:
-        transcript = loads_transcript(payload, format=_format_of(source), source=source, metadata=meta or None)
+        transcript = loads_transcript(payload, format=_format_of(source), source=source, metadata=dict(metadata) or None)
     return transcript, pipeline.score(transcript)
 
 
@@ -222,10 +269,11 @@ def _format_of(source: str) -> str:
     return detect_format(Path(source))
 
 
-def _dask_task(config: Config, kind: str, payload: Any, metadata: Mapping[str, Any], source: str) -> tuple[Transcript, CallResult]:
+def _dask_task(config: Config, asr: Optional[AsrOptions], kind: str, payload: Any, metadata: Mapping[str, Any],
+               source: str) -> tuple[Transcript, CallResult]:
     """Score one call on a Dask worker, loading the pipeline once per worker process."""
     if "pipeline" not in _WORKER:
-        _init_worker(config)
+        _init_worker(config, asr)
     return _score_task(kind, payload, metadata, source)
 
 
@@ -238,6 +286,7 @@ def run_batch(
     progress: Optional[Callable[[int, int, float], None]] = None,
     executor: str = "process",
     scheduler: Optional[str] = None,
+    asr: Optional[AsrOptions] = None,
 ) -> BatchSummary:
     """Score every item that needs it and store each result as soon as it is ready.
 
@@ -272,8 +321,7 @@ def run_batch(
         if stored is not None:
             tasks.append(("stored", stored, {}, str(item.path), key))
         elif item.is_audio:
-            summary.skipped.append((label, "recordings are not transcribed by this version yet: "
-                                           "transcribe it to a transcript first (issue: callcoach transcribe)"))
+            tasks.append(("audio", None, dict(item.metadata), str(item.path), key))
         else:
             tasks.append(("file", data, dict(item.metadata), str(item.path), key))
 
@@ -282,6 +330,12 @@ def run_batch(
         try:
             transcript, result = fut.result()
             store.save_call(key, transcript, result, source=source, scoring_version=version)
+            missing = [k for k, v in (("agent_id", transcript.metadata.agent_id != "unknown"),
+                                      ("started_at", transcript.metadata.started_at is not None)) if not v]
+            if missing and kind != "stored":
+                summary.warnings.append((source, f"stored without {' and '.join(missing)} (give it in the file, "
+                                                 "a manifest or the file name): trends and checks across calls "
+                                                 "cannot use this call fully"))
         except CallcoachError as exc:
             summary.failed.append((source, exc.problem if exc.path else str(exc)))
             return
@@ -294,18 +348,21 @@ def run_batch(
             summary.rescored += 1
         else:
             summary.scored += 1
+            if kind == "audio":
+                summary.transcribed += 1
 
     start = time.monotonic()
     total = len(tasks)
     finished = 0
     if executor == "dask":
-        _run_dask(tasks, config, workers, scheduler, done, progress, start)
+        _run_dask(tasks, config, asr, workers, scheduler, done, progress, start)
         return summary
     if executor != "process":
         raise CallcoachError(f"--executor: expected process or dask, got {executor!r}")
     if workers <= 1:
         if "pipeline" not in _WORKER:
-            _WORKER["pipeline"] = Pipeline(config)
+            _init_worker(config, asr)
+        _WORKER["asr_options"] = asr or AsrOptions()
         for task in tasks:
             fut: Future[tuple[Transcript, CallResult]] = Future()
             try:
@@ -317,7 +374,7 @@ def run_batch(
             if progress:
                 progress(finished, total, time.monotonic() - start)
         return summary
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config, asr)) as pool:
         pending: dict[Future[tuple[Transcript, CallResult]], tuple[str, Any, dict[str, Any], str, str]] = {}
         queue = iter(tasks)
         for task in _take(queue, workers * 4):
@@ -337,6 +394,7 @@ def run_batch(
 def _run_dask(
     tasks: list[tuple[str, Any, dict[str, Any], str, str]],
     config: Config,
+    asr: Optional[AsrOptions],
     workers: int,
     scheduler: Optional[str],
     done: Callable[[Any, tuple[str, Any, dict[str, Any], str, str]], None],
@@ -360,7 +418,7 @@ def _run_dask(
     except OSError as exc:
         raise CallcoachError(f"--scheduler: cannot reach the Dask scheduler {scheduler!r} ({exc})") from exc
     try:
-        futures = {client.submit(_dask_task, config, t[0], t[1], t[2], t[3], pure=False): t for t in tasks}
+        futures = {client.submit(_dask_task, config, asr, t[0], t[1], t[2], t[3], pure=False): t for t in tasks}
         finished = 0
         for fut in as_completed(futures):
             done(fut, futures[fut])

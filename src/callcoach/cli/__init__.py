@@ -17,6 +17,7 @@ from .data import export_command, query_command, review_command
 from .report import report_command, run_command
 from .rules import rules_app
 from .score import score_command
+from .transcribe import transcribe_command
 
 app = typer.Typer(
     name="callcoach",
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("transcribe")(handle_errors(transcribe_command))
 app.command("score")(handle_errors(score_command))
 app.command("report")(handle_errors(report_command))
 app.command("run")(handle_errors(run_command))

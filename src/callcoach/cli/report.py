@@ -49,7 +49,7 @@ def report_command(
 
 
 def run_command(
-    inputs: Annotated[List[Path], typer.Argument(help="Transcript files, folders of them (recursively), or both.", show_default=False)],
+    inputs: Annotated[Optional[List[Path]], typer.Argument(help="Recordings and/or transcripts, or folders of them (recursively).", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the database, results/ and the reports.", metavar="DIR")] = Path("reports"),
     db: Annotated[Optional[str], typer.Option("--db", help="Results database: a SQLite file or a URL (postgresql+psycopg://…). Default: DIR/callcoach.db.")] = None,
     manifest: Annotated[Optional[Path], typer.Option("--manifest", help="CSV of calls: path, call_id, agent_id, team, started_at, customer_ref, days_overdue, product, channel_layout.")] = None,
@@ -64,16 +64,23 @@ def run_command(
     audio_dir: Annotated[Optional[List[Path]], typer.Option("--audio-dir", help="Directory holding <call_id>.<ext> recordings.")] = None,
     period: Annotated[str, typer.Option("--period", help="Trend period on the dashboard: D, W or M.")] = "W",
     no_reports: Annotated[bool, typer.Option("--no-reports", help="Only score and store.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Whisper model for recordings: name or local directory (default: $CALLCOACH_MODEL, else base).")] = None,
+    device: Annotated[str, typer.Option("--device", help="Recognition device: auto, cpu or cuda.")] = "auto",
+    compute_type: Annotated[Optional[str], typer.Option("--compute-type", help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA).")] = None,
 ) -> None:
-    """Score every call found (only what changed), store the results, and write all reports."""
-    from ..batch import check_across_calls, discover, parse_offset, progress_printer, run_batch, with_crosscall
+    """Transcribe and score every call found (only what changed), store the results, write all reports."""
+    from ..batch import (
+        AsrOptions, check_across_calls, discover, parse_offset, progress_printer, run_batch, with_crosscall,
+    )
     from ..store import open_store
 
     options = _options(no_redact, lang, audio_dir, period)
     if workers < 1:
         raise CallcoachError("--workers must be at least 1")
     cfg = load_config(config)
-    items, problems = discover(inputs, manifest=manifest, name_pattern=name_pattern, tz=parse_offset(tz))
+    if not inputs and manifest is None:
+        raise CallcoachError("give recordings, transcripts or folders to score, or --manifest CSV")
+    items, problems = discover(inputs or [], manifest=manifest, name_pattern=name_pattern, tz=parse_offset(tz))
     for where, why in problems:
         print(f"callcoach: error: {where}: {why}", file=sys.stderr)
     try:
@@ -82,7 +89,8 @@ def run_command(
         raise CallcoachError(f"cannot create the output directory: {exc.strerror}", path=str(out)) from exc
     with open_store(db or out / "callcoach.db") as store:
         summary = run_batch(items, store, cfg, workers=workers, progress=progress_printer(),
-                            executor=executor, scheduler=scheduler)
+                            executor=executor, scheduler=scheduler,
+                            asr=AsrOptions(model=model, device=device, compute_type=compute_type))
         for line in summary.lines():
             print(f"callcoach: {line}", file=sys.stderr)
         crosscall = check_across_calls(store, cfg)

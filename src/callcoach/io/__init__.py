@@ -25,9 +25,10 @@ from callcoach.io._common import (
     finalize_turns,
     read_bytes,
 )
-from callcoach.models import Transcript
+from callcoach.models import CallMetadata, Transcript
 
 __all__ = [
+    "metadata_from_mapping",
     "FORMATS",
     "MAX_FILE_BYTES",
     "SPEAKER_LABELS",
@@ -188,3 +189,10 @@ def _parse(
         source_format=format,
         provenance=dict(parsed.provenance),
     )
+
+
+def metadata_from_mapping(values: Mapping[str, Any], *, source: str, default_call_id: str) -> "CallMetadata":
+    """Validate call metadata given outside a transcript (a manifest row, a recording's sidecar)."""
+    from callcoach.io._common import ParsedFile, build_metadata
+
+    return build_metadata(ParsedFile(turns=()), values, source=source, default_call_id=default_call_id)
