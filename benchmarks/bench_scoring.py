@@ -1,6 +1,7 @@
 """Scoring speed and memory, as ratios against jieba segmentation measured in the same run.
 
-Builds ten-minute calls from the bundled test calls (their turns repeated with shifted times),
+Builds ten-minute calls from the bundled test and sample calls (different calls one after
+another, so no turn repeats within a call),
 then prints:
   * per call: jieba segmentation time of the call's text (the baseline), full scoring time,
     and the ratio (target: at most 3x);
@@ -30,22 +31,25 @@ from callcoach.pipeline import Pipeline
 from callcoach.segment import default_segmenter
 
 ROOT = Path(__file__).resolve().parent.parent
-CALLS = sorted((ROOT / "tests" / "data" / "calls").glob("c*.json"))
+
+
+SOURCES = sorted((ROOT / "tests" / "data" / "calls").glob("c*.json")) + sorted(
+    (ROOT / "sample_audio" / "transcripts").glob("*.json"))
 
 
 def ten_minute_call(i: int) -> Transcript:
-    """Return a ~10-minute call made by repeating one test call's turns."""
-    base = read_transcript(CALLS[i % len(CALLS)])
-    if not base.timed:
-        base = read_transcript(CALLS[0])
-    length = max(t.end_s or 0.0 for t in base.turns) + 2.0
+    """Return a ~10-minute call made of different real calls one after another (no repeats)."""
+    bases = [read_transcript(p) for p in SOURCES]
+    bases = [b for b in bases if b.timed]
     turns: list[Turn] = []
-    offset = 0.0
+    offset, k = 0.0, i
     while offset < 600.0:
+        base = bases[k % len(bases)]
         for t in base.turns:
             turns.append(Turn(t.speaker, t.text, (t.start_s or 0) + offset, (t.end_s or 0) + offset))
-        offset += length
-    return Transcript(base.metadata, tuple(turns), source=f"bench-{i}")
+        offset += max(t.end_s or 0.0 for t in base.turns) + 2.0
+        k += 1
+    return Transcript(bases[i % len(bases)].metadata, tuple(turns), source=f"bench-{i}")
 
 
 _PIPE: Pipeline | None = None
