@@ -43,6 +43,7 @@ class TalkConfig:
     long_monologue_s: float = 45.0
     chars_per_second_estimate: float = 4.5
     gap_estimate_s: float = 0.6
+    pause_bridge_s: float = 0.6
 
 
 @dataclass(frozen=True)

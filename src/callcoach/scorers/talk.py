@@ -16,7 +16,7 @@ from .base import ScorerSpec, ScoringContext, call_finding, turn_finding
 
 SPEC = ScorerSpec(
     id="talk",
-    version="1.0.0",
+    version="1.1.0",
     requires=("turn times or text length",),
     produces="talk.*",
     description="Talk share, listening ratio, silences, overlaps, interruptions, monologues, speech rate, questions.",
@@ -58,10 +58,20 @@ def _intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
     return out
 
 
-def _intervals(turn: AnalyzedTurn) -> list[Interval]:
-    if turn.words:
-        return [(w.start_s, w.end_s) for w in turn.words if w.end_s > w.start_s]
-    return [(turn.start_s, turn.end_s)] if turn.end_s > turn.start_s else []
+def _intervals(turn: AnalyzedTurn, bridge_s: float) -> list[Interval]:
+    """Return when a turn's speaker was talking: its word times, with pauses shorter than
+    ``bridge_s`` inside the turn counted as talk (as people hear it), or the turn's span."""
+    if not turn.words:
+        return [(turn.start_s, turn.end_s)] if turn.end_s > turn.start_s else []
+    out: list[Interval] = []
+    for w in turn.words:
+        if w.end_s <= w.start_s:
+            continue
+        if out and w.start_s - out[-1][1] <= bridge_s:
+            out[-1] = (out[-1][0], max(out[-1][1], w.end_s))
+        else:
+            out.append((w.start_s, w.end_s))
+    return out
 
 
 def is_backchannel(text: str, max_chars: int) -> bool:
@@ -82,8 +92,9 @@ class TalkScorer:
 
     def score(self, call: AnalyzedCall, ctx: ScoringContext) -> ScorerOutput:
         cfg = ctx.config.talk
-        agent = union(iv for t in call.by_speaker("agent") for iv in _intervals(t))
-        customer = union(iv for t in call.by_speaker("customer") for iv in _intervals(t))
+        bridge = cfg.pause_bridge_s
+        agent = union(iv for t in call.by_speaker("agent") for iv in _intervals(t, bridge))
+        customer = union(iv for t in call.by_speaker("customer") for iv in _intervals(t, bridge))
         agent_s, customer_s = _total(agent), _total(customer)
         total_talk = agent_s + customer_s
         span_start = min((t.start_s for t in call.turns), default=0.0)

@@ -220,4 +220,9 @@ def load_transcriber(
 
         return FasterWhisperTranscriber(resolve_model(model), device=device, compute_type=compute_type,
                                         beam_size=beam_size, vad=vad)
+    if engine == "openai-whisper":
+        from callcoach.transcribe.openai import OpenAIWhisperTranscriber
+
+        return OpenAIWhisperTranscriber(resolve_model(model), device=device, compute_type=compute_type,
+                                        beam_size=beam_size, vad=vad)
     raise ConfigError(f"unknown ASR engine {engine!r}; expected one of {', '.join(ENGINES)}")
