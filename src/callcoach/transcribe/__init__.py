@@ -38,7 +38,7 @@ __all__ = [
 
 DEFAULT_MODEL = "base"
 MODEL_ENV = "CALLCOACH_MODEL"
-ENGINES: tuple[str, ...] = ("faster-whisper",)
+ENGINES: tuple[str, ...] = ("faster-whisper", "openai-whisper")
 
 DOMAIN_PROMPT = "以下是银行信用卡中心与客户的普通话电话录音，内容涉及还款、逾期、分期。"
 """A simplified-Chinese domain prompt (``--prompt``). Not the default: with Whisper base on the
