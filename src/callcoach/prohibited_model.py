@@ -23,20 +23,16 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from .errors import ModelError
+from .ngrams import char_ngrams
 
 MODEL_FORMAT = "callcoach-prohibited-lr/1"
 DEFAULT_MODEL_FILE = "prohibited_lr.json.gz"
 LAWFUL = "lawful"
 
 
-def ngrams(text: str, n_min: int = 1, n_max: int = 3) -> set[str]:
+def ngrams(text: str, n_min: int = 1, n_max: int = 3) -> frozenset[str]:
     """Return the set of character n-grams of ``text`` (spaces removed)."""
-    t = text.replace(" ", "")
-    out = set()
-    for n in range(n_min, n_max + 1):
-        for i in range(len(t) - n + 1):
-            out.add(t[i : i + n])
-    return out
+    return char_ngrams(text, n_min, n_max)
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class ProhibitedModel:
     def probabilities(self, text: str) -> dict[str, float]:
         """Return P(class) for one sentence of normalised text."""
         rows = self._rows
-        idx = [rows[g] for g in ngrams(text, self.n_min, self.n_max) if g in rows]
+        idx = [i for i in map(rows.get, ngrams(text, self.n_min, self.n_max)) if i is not None]
         scores = self.intercept
         if idx:
             scores = scores + self._matrix[idx].sum(axis=0) / math.sqrt(len(idx))

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from callcoach.errors import ModelError
+from callcoach.ngrams import char_ngrams as _char_ngrams
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 """The labels a prediction can carry, in the order of the model file's class arrays."""
@@ -126,13 +127,9 @@ def is_backchannel(tokens: Sequence[str]) -> bool:
     return all(w in BACKCHANNEL_WORDS for w in words) or "".join(words) in BACKCHANNEL_WORDS
 
 
-def char_ngrams(text: str, n_max: int = 3) -> set[str]:
+def char_ngrams(text: str, n_max: int = 3) -> frozenset[str]:
     """Return the set of character 1..``n_max``-grams of ``text`` with spaces removed."""
-    t = text.replace(" ", "")
-    out = set(t)
-    for n in range(2, n_max + 1):
-        out.update([t[i : i + n] for i in range(len(t) - n + 1)])
-    return out
+    return _char_ngrams(text, 1, n_max)
 
 
 class CharLogReg:
@@ -336,11 +333,54 @@ class SentimentModel:
             An utterance with no word (empty or punctuation only) or made only of
             backchannel words (:data:`BACKCHANNEL_WORDS`) is neutral with score 0.5.
         """
-        features = featurize(tokens)
-        if not features or is_backchannel(tokens):
-            probs = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
-            return SentimentPrediction("neutral", 0.5, MappingProxyType(probs), fixed=True)
-        neg, neu, pos = self.decision_scores(tokens, features)
+        return self.predict_many([tokens])[0]
+
+    def predict_many(self, token_lists: Sequence[Sequence[str]]) -> list[SentimentPrediction]:
+        """Predict many utterances at once (one numpy pass for a whole call); same results as :meth:`predict`."""
+        out: list[Optional[SentimentPrediction]] = [None] * len(token_lists)
+        if self._lr is None:
+            for k, tokens in enumerate(token_lists):
+                features = featurize(tokens)
+                out[k] = _FIXED if not features or is_backchannel(tokens) else \
+                    self._prediction(self.decision_scores(tokens, features))
+            return [p for p in out if p is not None]
+        matrix, lr_get = self._fused()
+        get, w = self._index.get, self._nb_weight
+        rows: list[int] = []
+        coefs: list[float] = []
+        spans: list[tuple[int, int, int, int]] = []  # (utterance, first row, end row, feature count)
+        for k, tokens in enumerate(token_lists):
+            features = featurize(tokens)
+            if not features or is_backchannel(tokens):
+                out[k] = _FIXED
+                continue
+            nb_idx = [i for i in map(get, features) if i is not None]
+            lr_idx = [i for i in map(lr_get, char_ngrams("".join(tokens), self._lr.n_max)) if i is not None]
+            first = len(rows)
+            rows += nb_idx + lr_idx
+            coefs += [w] * len(nb_idx) + [1.0 / math.sqrt(len(lr_idx))] * len(lr_idx) if lr_idx else [w] * len(nb_idx)
+            spans.append((k, first, len(rows), len(features)))
+        if spans:
+            import numpy as np
+
+            weighted = matrix[rows] * np.asarray(coefs)[:, None] if rows else np.zeros((0, 3))
+            sums = np.add.reduceat(weighted, [a for _, a, b, _ in spans if b > a], axis=0).tolist() if rows else []
+            it = iter(sums)
+            (p0, p1, p2), (l0, l1, l2) = self._log_prior, self._log_totals
+            r0, r1, r2 = self._lr.intercept
+            b0, b1, b2 = self._bias
+            for k, a, b, n in spans:
+                s0, s1, s2 = next(it) if b > a else (0.0, 0.0, 0.0)
+                out[k] = self._prediction((
+                    w * (p0 - n * l0) + r0 + b0 + s0,
+                    w * (p1 - n * l1) + r1 + b1 + s1,
+                    w * (p2 - n * l2) + r2 + b2 + s2,
+                ))
+        return [p for p in out if p is not None]
+
+    @staticmethod
+    def _prediction(scores: tuple[float, float, float]) -> SentimentPrediction:
+        neg, neu, pos = scores
         top = max(neg, neu, pos)
         # Ties go to neutral, so a positive (negative) label implies pos > neg (pos < neg).
         label = "neutral" if neu == top else ("positive" if pos == top else "negative")
@@ -349,6 +389,11 @@ class SentimentModel:
         probs = {"negative": e0 / norm, "neutral": e1 / norm, "positive": e2 / norm}
         score = polarity(probs["negative"], probs["positive"], label)
         return SentimentPrediction(label, score, MappingProxyType(probs))
+
+
+_FIXED = SentimentPrediction(
+    "neutral", 0.5, MappingProxyType({"negative": 0.0, "neutral": 1.0, "positive": 0.0}), fixed=True
+)
 
 
 def polarity(p_negative: float, p_positive: float, label: str) -> float:

@@ -37,7 +37,7 @@ class SentimentScorer:
     def score(self, call: AnalyzedCall, ctx: ScoringContext) -> ScorerOutput:
         model = ctx.sentiment_model
         words = [[tok.text for tok in t.tokens] for t in call.turns]
-        preds = [model.predict(w) for w in words]
+        preds = model.predict_many(words)
         sentiments = in_context(
             [t.speaker for t in call.turns],
             [p.probabilities for p in preds],
