@@ -12,9 +12,8 @@ last quarter of the call's customer turns.
 
 from __future__ import annotations
 
-import math
 from statistics import mean
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..models import AnalyzedCall, ScorerOutput, Sentiment
 from ..sentiment_model import polarity
@@ -80,30 +79,39 @@ def in_context(
 
     ``fixed`` turns (backchannels) keep their own prediction and are not used as context.
     """
+    import numpy as np
+
+    n = len(probabilities)
+    if n == 0:
+        return []
+    probs = np.array([[p[c] for c in _LABELS] for p in probabilities], dtype=np.float64)
+    logp = np.log(np.maximum(probs, 1e-9))
+    free = ~np.asarray(fixed, dtype=bool)
+    if weight:
+        prev, nxt = np.full(n, -1), np.full(n, -1)
+        last: dict[str, int] = {}
+        for i, who in enumerate(speakers):
+            if fixed[i]:
+                continue
+            j = last.get(who)
+            if j is not None:
+                prev[i], nxt[j] = j, i
+            last[who] = i
+        has_prev, has_next = prev >= 0, nxt >= 0
+        count = has_prev.astype(int) + has_next
+        total = probs[prev] * has_prev[:, None] + probs[nxt] * has_next[:, None]
+        use = free & (count > 0)
+        avg = total[use] / count[use][:, None]
+        logp[use] += weight * np.log(np.maximum(avg, 1e-9))
+    z = np.exp(logp - logp.max(axis=1, keepdims=True))
+    z /= z.sum(axis=1, keepdims=True)
+    labels = z.argmax(axis=1)  # first of equal maxima, like max() over the labels in order
     out: list[Sentiment] = []
-    for i, probs in enumerate(probabilities):
-        logp = {c: math.log(max(probs[c], 1e-9)) for c in _LABELS}
-        if weight and not fixed[i]:
-            prev = _neighbour(speakers, fixed, i, range(i - 1, -1, -1))
-            nxt = _neighbour(speakers, fixed, i, range(i + 1, len(speakers)))
-            ctx = [probabilities[j] for j in (prev, nxt) if j is not None]
-            if ctx:
-                for c in _LABELS:
-                    logp[c] += weight * math.log(max(sum(p[c] for p in ctx) / len(ctx), 1e-9))
-        top = max(logp.values())
-        z = {c: math.exp(v - top) for c, v in logp.items()}
-        total = sum(z.values())
-        label = max(z, key=lambda c: z[c])
-        score = 0.5 if fixed[i] else polarity(z["negative"] / total, z["positive"] / total, label)
+    for i, (neg, _, pos) in enumerate(z.tolist()):
+        label = _LABELS[int(labels[i])]
+        score = polarity(neg, pos, label) if free[i] else 0.5
         out.append(Sentiment(label, score))  # type: ignore[arg-type]
     return out
-
-
-def _neighbour(speakers: Sequence[str], fixed: Sequence[bool], i: int, order: range) -> Optional[int]:
-    for j in order:
-        if speakers[j] == speakers[i] and not fixed[j]:
-            return j
-    return None
 
 
 def _trend(scores: list[float], threshold: float) -> tuple[str | None, float | None, float | None]:
