@@ -66,6 +66,10 @@ class ProhibitedLanguageScorer:
         dead = frozenset(
             p.source for r in rules for p in r.patterns if not p.required_sets and not p.regex.search(joined)
         )
+        # The detector reads agent turns with enough text, all at once.
+        read = [t for t in call.turns if t.speaker == "agent" and len(_CJK.findall(t.text)) >= _MIN_CJK]
+        model_preds = dict(zip((t.index for t in read), model.predict_many([t.text for t in read]))) \
+            if model is not None and read else {}
         for turn in call.turns:
             applicable = by_speaker[turn.speaker]
             present = presence.get(turn.index, frozenset())
@@ -75,22 +79,19 @@ class ProhibitedLanguageScorer:
                 if hit is not None:
                     caught.add(rule.category)
                     findings.append(_finding(turn, hit, ctx.config.rules.severity_for(rule.id, rule.severity)))
-            if model is not None:
-                findings.extend(_model_findings(turn, model, model_rules, caught, ctx))
+            if turn.index in model_preds:
+                findings.extend(_model_findings(turn, model_preds[turn.index], model, model_rules, caught, ctx))
         return ScorerOutput(metrics=_metrics(findings), findings=tuple(findings))
 
 
 def _model_findings(
-    turn: AnalyzedTurn, model: Any, model_rules: dict[str, Rule], caught: set[str], ctx: ScoringContext
+    turn: AnalyzedTurn, pred: Any, model: Any, model_rules: dict[str, Rule], caught: set[str], ctx: ScoringContext
 ) -> list[Finding]:
     """Return the learned detector's finding for one turn, quoting its most suspicious sentence.
 
     The detector reads the whole turn: single short sentences ("那就这样。") carry too little
     to judge alone, and the training utterances are whole turns.
     """
-    if len(_CJK.findall(turn.text)) < _MIN_CJK or turn.speaker not in ("agent",):
-        return []
-    pred = model.predict(turn.text)
     rule: Optional[Rule] = model_rules.get(pred.category)
     if not pred.flagged or rule is None or pred.category in caught or rule.speaker not in (turn.speaker, "any"):
         return []
