@@ -90,7 +90,10 @@ class ProhibitedModel:
         """Predict many texts in one numpy pass (a call's agent turns); same as :meth:`predict`."""
         import numpy as np
 
-        rows, idx, starts, norms = self._rows, [], [], []
+        rows = self._rows
+        idx: list[int] = []
+        starts: list[int] = []
+        norms: list[float] = []
         for text in texts:
             found = [i for i in map(rows.get, ngrams(text, self.n_min, self.n_max)) if i is not None]
             starts.append(len(idx))
