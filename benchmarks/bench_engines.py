@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from callcoach.transcribe.metrics import edit_distance as _edits
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CALLCOACH_SHARED", ROOT.parent / "shared"))
@@ -36,15 +37,6 @@ def _chars(text: str) -> str:
 
     return re.sub(r"[\W_]+", "", normalize_text(text)).lower()
 
-
-def _edits(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def _cer(hyps: list[str], refs: list[str]) -> float:

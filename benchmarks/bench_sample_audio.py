@@ -47,6 +47,7 @@ from callcoach.models import CallMetadata, Transcript, Word
 from callcoach.pipeline import Pipeline
 from callcoach.speakers import transcribe_call
 from callcoach.transcribe import DEFAULT_INITIAL_PROMPT, load_transcriber
+from callcoach.transcribe.metrics import edit_distance
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_audio"
@@ -150,15 +151,6 @@ def canonical_numbers(text: str) -> str:
     """Write Chinese numerals as Arabic digits (so "六千八百八十" and "6880" compare equal)."""
     return _CN_NUMBER.sub(lambda m: "".join(_numeral_pieces(m.group(0))), text)
 
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def traditional_chars(text: str) -> int:

@@ -25,6 +25,7 @@ from callcoach.audio import SAMPLE_RATE, audio_from_samples, load_audio
 from callcoach.normalize import normalize_text
 from callcoach.speakers import join_words, transcribe_call
 from callcoach.transcribe import load_transcriber
+from callcoach.transcribe.metrics import edit_distance as _edits
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CALLCOACH_SHARED", ROOT.parent / "shared"))
@@ -33,15 +34,6 @@ SHARED = Path(os.environ.get("CALLCOACH_SHARED", ROOT.parent / "shared"))
 def _chars(text: str) -> str:
     return re.sub(r"[\W_]+", "", normalize_text(text)).lower()
 
-
-def _edits(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def _peak_mib() -> float:

@@ -22,6 +22,7 @@ import pytest
 
 from callcoach.errors import ConfigError, MissingDependencyError, ModelError
 from callcoach.normalize import normalize_text
+from callcoach.transcribe.metrics import character_error_rate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CALLCOACH_SHARED", REPO_ROOT.parent / "shared"))
@@ -43,14 +44,7 @@ def _chars(text: str) -> str:
 
 
 def _cer(hyp: str, ref: str) -> float:
-    a, b = _chars(hyp), _chars(ref)
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] / max(len(b), 1)
+    return character_error_rate(_chars(hyp), _chars(ref))
 
 
 # --- without the shared model -----------------------------------------------------------------

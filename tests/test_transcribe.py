@@ -32,6 +32,7 @@ from callcoach.speakers import (
     words_to_turns,
 )
 from callcoach.transcribe import AsrSegment, filter_segments, is_credit_line, resolve_model
+from callcoach.transcribe.metrics import edit_distance
 
 
 
@@ -291,15 +292,6 @@ def asr_samples() -> list[tuple[Path, str]]:
 def _chars(text: str) -> str:
     return re.sub(r"[\W_]+", "", text).lower()
 
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def test_real_model_cer_and_simplified_script(transcriber: Any, asr_samples: list[tuple[Path, str]]) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
+from callcoach.transcribe.metrics import edit_distance
 
 DEFAULT_MODEL = "/work/shared/models/faster-whisper-base"
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -32,15 +33,6 @@ def normalize(text: str, cc) -> str:
     text = text.translate(str.maketrans("0123456789", "零一二三四五六七八九"))
     return re.sub(r"[^\u4e00-\u9fffA-Za-z]", "", text)
 
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def main(argv=None) -> int:

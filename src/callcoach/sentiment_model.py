@@ -449,23 +449,29 @@ def encode_lr(header: Mapping[str, Any], features: Sequence[str], weights: Seque
     return gzip.compress(b"".join(parts), compresslevel=9, mtime=0)
 
 
+def _header_and_vocabulary(data: bytes, pos: int) -> tuple[dict[str, Any], list[str], int]:
+    """Read the JSON header and the newline-separated vocabulary both model files start with.
+
+    Returns the header, the features and the offset of the weights that follow.
+    """
+    (n_head,) = struct.unpack_from("<I", data, pos)
+    header = json.loads(data[pos + 4 : pos + 4 + n_head].decode("utf-8"))
+    pos += 4 + n_head
+    (n_vocab,) = struct.unpack_from("<I", data, pos)
+    blob = data[pos + 4 : pos + 4 + n_vocab].decode("utf-8")
+    return header, (blob.split("\n") if blob else []), pos + 4 + n_vocab
+
+
 def _parse_lr(raw: bytes) -> CharLogReg:
     """Parse the bytes of a logistic-regression file (ValueError etc. when they are bad)."""
     data = gzip.decompress(raw)
     if not data.startswith(_LR_MAGIC):
         raise ValueError("the logistic-regression file has a bad magic")
-    pos = len(_LR_MAGIC)
-    (n_head,) = struct.unpack_from("<I", data, pos)
-    header = json.loads(data[pos + 4 : pos + 4 + n_head].decode("utf-8"))
-    pos += 4 + n_head
+    header, features, pos = _header_and_vocabulary(data, len(_LR_MAGIC))
     if header.get("format") != LR_FORMAT:
         raise ValueError(f"LR format is {header.get('format')!r}, expected {LR_FORMAT!r}")
     if sorted(header["classes"]) != sorted(LABELS):
         raise ValueError(f"LR classes are {header['classes']!r}, expected {list(LABELS)!r}")
-    (n_vocab,) = struct.unpack_from("<I", data, pos)
-    blob = data[pos + 4 : pos + 4 + n_vocab].decode("utf-8")
-    pos += 4 + n_vocab
-    features = blob.split("\n") if blob else []
     if len(data) != pos + 2 * len(features) * len(LABELS):
         raise ValueError("the LR weights do not match its vocabulary (truncated file?)")
     arr = array("h")
@@ -482,16 +488,9 @@ def _parse(raw: bytes, source: str, read_sibling: Any = None) -> SentimentModel:
         data = gzip.decompress(raw)
         if not data.startswith(_MAGIC):
             raise ValueError("it is not a callcoach sentiment model (bad magic)")
-        pos = len(_MAGIC)
-        (n_head,) = struct.unpack_from("<I", data, pos)
-        header = json.loads(data[pos + 4 : pos + 4 + n_head].decode("utf-8"))
-        pos += 4 + n_head
+        header, features, pos = _header_and_vocabulary(data, len(_MAGIC))
         if header.get("format") != MODEL_FORMAT:
             raise ValueError(f"format is {header.get('format')!r}, expected {MODEL_FORMAT!r}")
-        (n_vocab,) = struct.unpack_from("<I", data, pos)
-        blob = data[pos + 4 : pos + 4 + n_vocab].decode("utf-8")
-        pos += 4 + n_vocab
-        features = blob.split("\n") if blob else []
         classes = header["classes"]
         if sorted(classes) != sorted(LABELS):
             raise ValueError(f"classes are {classes!r}, expected {list(LABELS)!r}")

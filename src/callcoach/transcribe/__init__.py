@@ -176,13 +176,16 @@ _HASHES: dict[tuple[str, int, float], str] = {}
 def model_sha256(model_dir: Path) -> Optional[str]:
     """Return the SHA-256 of a model directory's weights (``model.bin``), None when absent."""
     weights = Path(model_dir) / "model.bin"
-    if not weights.is_file():
-        return None
-    stat = weights.stat()
-    cache_key = (str(weights.resolve()), stat.st_size, stat.st_mtime)
+    return file_sha256(weights) if weights.is_file() else None
+
+
+def file_sha256(path: Path) -> str:
+    """Return a file's SHA-256, cached per (path, size, mtime): model files are large."""
+    stat = path.stat()
+    cache_key = (str(path.resolve()), stat.st_size, stat.st_mtime)
     if cache_key not in _HASHES:
         digest = hashlib.sha256()
-        with weights.open("rb") as fh:
+        with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
         _HASHES[cache_key] = digest.hexdigest()

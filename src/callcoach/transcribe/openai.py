@@ -17,7 +17,6 @@ tiktoken numba more-itertools tqdm`` (``--no-deps`` keeps triton out), or ``call
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
@@ -32,6 +31,7 @@ from callcoach.normalize import normalize_text
 from callcoach.transcribe import (
     DEFAULT_INITIAL_PROMPT,
     AsrSegment,
+    file_sha256,
     filter_segments,
     model_sha256,
 )
@@ -94,7 +94,7 @@ class OpenAIWhisperTranscriber:
             "torch": torch.__version__,
             "model": model,
             "model_file": str(checkpoint),
-            "model_sha256": _file_sha256(checkpoint),
+            "model_sha256": file_sha256(checkpoint),
             "device": device,
             "compute_type": compute_type,
             "options": self.options(),
@@ -205,18 +205,3 @@ def _saved_alignment_heads(checkpoint: Path) -> Optional[Sequence[Sequence[int]]
         return None
     heads = saved.get("alignment_heads") if isinstance(saved, dict) else None
     return heads or None
-
-
-_HASHES: dict[tuple[str, int, float], str] = {}
-
-
-def _file_sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
