@@ -104,6 +104,31 @@ class AsrSegment:
     compression_ratio: float = 1.0
 
 
+def asr_segment(
+    text: str,
+    start_s: float,
+    end_s: float,
+    words: Iterable[tuple[str, float, float, float]],
+    *,
+    no_speech_prob: float,
+    avg_logprob: float,
+    compression_ratio: float,
+) -> AsrSegment:
+    """Build an AsrSegment from an engine's raw values: text simplified (OpenCC), words as
+    (text, start, end, probability) rounded, and words that normalise to nothing dropped."""
+    from callcoach.normalize import normalize_text
+
+    kept = tuple(
+        Word(text=t, start_s=round(float(a), 3), end_s=round(float(b), 3), probability=round(float(p), 4))
+        for raw, a, b, p in words
+        if (t := normalize_text(raw))
+    )
+    return AsrSegment(
+        text=normalize_text(text), start_s=float(start_s), end_s=float(end_s), words=kept,
+        no_speech_prob=float(no_speech_prob), avg_logprob=float(avg_logprob),
+        compression_ratio=float(compression_ratio))
+
+
 def is_credit_line(text: str) -> bool:
     """Return True for subtitle credits Whisper invents on silence ("字幕由…提供", "请不吝点赞订阅")."""
     return bool(_CREDITS.search(text))

@@ -18,8 +18,7 @@ from callcoach import __version__
 from callcoach.audio import SAMPLE_RATE, silent_spans
 from callcoach.errors import MissingDependencyError, ModelError
 from callcoach.models import Word
-from callcoach.normalize import normalize_text
-from callcoach.transcribe import DEFAULT_INITIAL_PROMPT, AsrSegment, filter_segments, model_sha256
+from callcoach.transcribe import DEFAULT_INITIAL_PROMPT, AsrSegment, asr_segment, filter_segments, model_sha256
 
 class FasterWhisperTranscriber:
     """Transcribe one channel at a time with faster-whisper."""
@@ -101,16 +100,9 @@ class FasterWhisperTranscriber:
 def _segments(segments: Iterable[Any]) -> Iterable[AsrSegment]:
     """Convert faster-whisper segments into AsrSegment records with simplified, timed words."""
     for seg in segments:
-        words = tuple(
-            Word(text=text, start_s=round(float(w.start), 3), end_s=round(float(w.end), 3),
-                 probability=round(float(w.probability), 4))
-            for w in (seg.words or ())
-            if (text := normalize_text(w.word))
-        )
-        yield AsrSegment(
-            text=normalize_text(seg.text), start_s=float(seg.start), end_s=float(seg.end), words=words,
-            no_speech_prob=float(seg.no_speech_prob), avg_logprob=float(seg.avg_logprob),
-            compression_ratio=float(seg.compression_ratio))
+        yield asr_segment(
+            seg.text, seg.start, seg.end, ((w.word, w.start, w.end, w.probability) for w in (seg.words or ())),
+            no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob, compression_ratio=seg.compression_ratio)
 
 
 def _model_dir(model: str) -> Path:
