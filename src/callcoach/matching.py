@@ -56,19 +56,25 @@ class TermIndex:
         return frozenset(name for name in names if self.regexes[name].search(text))
 
 
-_INDEX_CACHE: dict[int, tuple[Mapping[str, TermSet], TermIndex]] = {}
+_PREPARED: dict[int, tuple[Mapping[str, TermSet], TermIndex, "Negation"]] = {}
+
+
+def prepared(terms: Mapping[str, TermSet]) -> tuple[TermIndex, "Negation"]:
+    """Return the pre-filter index and the negation model for a loaded term mapping (memoised)."""
+    cached = _PREPARED.get(id(terms))
+    if cached is not None and cached[0] is terms:
+        return cached[1], cached[2]
+    index = term_index(terms)
+    negation = negation_from_terms(terms)
+    if len(_PREPARED) > 8:
+        _PREPARED.clear()
+    _PREPARED[id(terms)] = (terms, index, negation)
+    return index, negation
 
 
 def term_index(terms: Mapping[str, TermSet]) -> TermIndex:
-    """Return the pre-filter index for the boundary term sets (memoised per loaded term mapping)."""
-    cached = _INDEX_CACHE.get(id(terms))
-    if cached is not None and cached[0] is terms:
-        return cached[1]
-    index = TermIndex({ts.name: re.compile(ts.lead() + ts.alternation()) for ts in terms.values() if ts.boundary})
-    if len(_INDEX_CACHE) > 8:
-        _INDEX_CACHE.clear()
-    _INDEX_CACHE[id(terms)] = (terms, index)
-    return index
+    """Build the pre-filter index for the boundary term sets (use :func:`prepared` to reuse it)."""
+    return TermIndex({ts.name: re.compile(ts.lead() + ts.alternation()) for ts in terms.values() if ts.boundary})
 
 
 def clause_span(text: str, pos: int) -> tuple[int, int]:

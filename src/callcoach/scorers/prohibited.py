@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from ..lexicon import Rule, Rulebook
+from ..lexicon import Rule
 from ..prohibited_model import LAWFUL
-from ..matching import Hit, Negation, TermIndex, match_rule, negation_from_terms, sentence_span, term_index
+from ..matching import Hit, match_rule, prepared, sentence_span
 from ..models import AnalyzedCall, AnalyzedTurn, Finding, ScorerOutput
 from .base import ScorerSpec, ScoringContext, turn_finding
 
@@ -38,17 +38,8 @@ class ProhibitedLanguageScorer:
 
     spec = SPEC
 
-    def __init__(self) -> None:
-        self._prepared: dict[int, tuple[TermIndex, Negation]] = {}
-
-    def _prepare(self, rulebook: Rulebook) -> tuple[TermIndex, Negation]:
-        key = id(rulebook)
-        if key not in self._prepared:
-            self._prepared[key] = (term_index(rulebook.terms), negation_from_terms(rulebook.terms))
-        return self._prepared[key]
-
     def score(self, call: AnalyzedCall, ctx: ScoringContext) -> ScorerOutput:
-        index, negation = self._prepare(ctx.rulebook)
+        index, negation = prepared(ctx.rulebook.terms)
         days = call.metadata.days_overdue
         enabled = [
             r for r in ctx.rulebook.rules if ctx.config.rules.enabled(r.id) and r.applies_to_days(days)
