@@ -203,12 +203,6 @@ def _homophone_class(ch: str) -> frozenset[str]:
     return frozenset(chars)
 
 
-def toneless_pinyin(text: str) -> tuple[frozenset[str], ...]:
-    """Return each character's toneless readings (empty for non-CJK characters)."""
-    readings, _ = _homophones()
-    return tuple(readings.get(ch, frozenset()) for ch in text)
-
-
 # --------------------------------------------------------------------------- patterns
 
 

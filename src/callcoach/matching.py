@@ -50,11 +50,6 @@ class TermIndex:
                 found[bisect.bisect_right(starts, m.start()) - 1].add(name)
         return [frozenset(f) for f in found]
 
-    def present(self, text: str, among: Optional[frozenset[str]] = None) -> frozenset[str]:
-        """Return the names of the sets with a term in ``text`` (checking only ``among`` if given)."""
-        names = self.regexes if among is None else among
-        return frozenset(name for name in names if self.regexes[name].search(text))
-
 
 _PREPARED: dict[int, tuple[Mapping[str, TermSet], TermIndex, "Negation"]] = {}
 

@@ -16,7 +16,7 @@ import struct
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Sequence
 
 from .lexicon import domain_words
 from .models import Token
@@ -106,13 +106,3 @@ class Segmenter:
 def default_segmenter() -> Segmenter:
     """Return the shared segmenter with the packaged domain dictionary and lexicon terms."""
     return Segmenter(domain_words())
-
-
-def segment(text: str, segmenter: Optional[Segmenter] = None) -> tuple[Token, ...]:
-    """Return the tokens of ``text`` using ``segmenter`` (default: the shared one)."""
-    return (segmenter or default_segmenter()).tokens(text)
-
-
-def join_tokens(tokens: Iterable[Token]) -> list[str]:
-    """Return the token strings."""
-    return [t.text for t in tokens]
