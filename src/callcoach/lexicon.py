@@ -89,11 +89,56 @@ class TermSet:
         chars: set[str] = set()
         for t in self.terms:
             if _REGEX_META.search(t):
-                return ""
+                first = _first_chars(t)
+                if first is None:
+                    return ""
+                chars |= first
+                continue
             chars.add(t[0])
             if use_fuzzy and _plain_cjk(t):
                 chars |= _homophone_class(t[0])
         return "(?=[" + "".join(sorted(re.escape(c) for c in chars)) + "])"
+
+    def words(self, fuzzy: Optional[bool] = None) -> tuple[frozenset[str], tuple[str, ...]]:
+        """Return (the plain words :meth:`alternation` matches, the terms that are regex fragments).
+
+        A text holds a match of the alternation exactly when it holds one of the words or a
+        match of a fragment. With homophones, each plain CJK term also stands for its
+        one-character variants (see :func:`_fuzzy_term`).
+        """
+        use_fuzzy = self.fuzzy if fuzzy is None else fuzzy and self.fuzzy
+        words: set[str] = set()
+        fragments: list[str] = []
+        for t in sorted(self.terms, key=len, reverse=True):
+            if _REGEX_META.search(t):
+                fragments.append(t)
+                continue
+            words.add(t)
+            if use_fuzzy and _plain_cjk(t):
+                words.update(v for i, ch in enumerate(t) for v in _homophone_variants(t, i, ch))
+        return frozenset(words), tuple(fragments)
+
+
+_PLAIN_GROUP = re.compile(r"\(([^\\\[\](){}|?*+.^$]+(?:\|[^\\\[\](){}|?*+.^$]+)*)\)")
+
+
+def _first_chars(fragment: str) -> Optional[set[str]]:
+    """Return the characters a match of a regex fragment can start with, or None when unsure.
+
+    Only the simple shapes the term lists use are understood: a fragment starting with a
+    plain character, or with a group of plain alternatives ("(坐不了|不能坐)(高铁|飞机)"),
+    that is not optional and not one alternative of several.
+    """
+    if _top_level_alternative(fragment):
+        return None
+    group = _PLAIN_GROUP.match(fragment)
+    if group is not None:
+        chars, end = {alt[0] for alt in group.group(1).split("|")}, group.end()
+    elif not _REGEX_META.match(fragment):
+        chars, end = {fragment[0]}, 1
+    else:
+        return None
+    return None if _QUANTIFIER.match(fragment, end) else chars
 
 
 _TERM_KEYS = ("terms", "boundary", "fuzzy", "description")
@@ -193,6 +238,12 @@ def _fuzzy_term(term: str) -> str:
     return "(?:" + "|".join(variants) + ")" if variants else re.escape(term)
 
 
+def _homophone_variants(term: str, i: int, ch: str) -> list[str]:
+    """Return the words that :func:`_fuzzy_term`'s alternative for position ``i`` matches."""
+    chars = _homophone_class(ch)
+    return [term[:i] + c + term[i + 1:] for c in chars] if len(chars) > 1 else []
+
+
 @lru_cache(maxsize=8192)
 def _homophone_class(ch: str) -> frozenset[str]:
     """Return ``ch`` and the common characters whose usual reading is one of its readings."""
@@ -216,12 +267,17 @@ class CompiledPattern:
     compiled on first use: homophone classes make compiling every pattern up front cost
     over a second, and most patterns never meet their term sets in a given batch. The
     pattern's own syntax is checked when it loads.
+
+    ``anchor`` names the term set that every match starts with (the pattern begins with
+    that set, unrepeated, and has no top-level alternative), or is None: a matcher that
+    knows where the set's terms occur need only try the pattern there.
     """
 
     source: str
     expanded: str
     boundary_groups: tuple[str, ...]
     required_sets: frozenset[str]
+    anchor: Optional[str] = None
 
     @functools.cached_property
     def regex(self) -> re.Pattern[str]:
@@ -240,8 +296,11 @@ def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where
     lone = _MACRO.fullmatch(pattern.strip()) is not None
     first = _MACRO.match(pattern)
     lead = ""
+    anchor = None
     if first is not None and not first.group(1).startswith("~") and first.group(1) in terms:
         lead = terms[first.group(1)].lead(fuzzy=not lone)
+        if not _QUANTIFIER.match(pattern, first.end()) and not _top_level_alternative(pattern):
+            anchor = first.group(1)
 
     def expand(m: re.Match[str]) -> str:
         name = m.group(1)
@@ -261,7 +320,33 @@ def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where
     expanded = lead + _MACRO.sub(expand, pattern)
     # Check the pattern's own syntax now, with each term set stood in for by one word.
     _compile(_MACRO.sub(lambda m: "(?:x)", pattern), path, where)
-    return CompiledPattern(pattern, expanded, tuple(groups), frozenset(required))
+    return CompiledPattern(pattern, expanded, tuple(groups), frozenset(required), anchor)
+
+
+_QUANTIFIER = re.compile(r"[?*+]|\{[\d,]")
+
+
+def _top_level_alternative(pattern: str) -> bool:
+    """Say whether ``pattern`` has a ``|`` outside every group (``a|b`` rather than ``(a|b)``)."""
+    depth, i = 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1
+        elif ch == "[":  # skip the class; a "]" right after "[" or "[^" is a member
+            i += 1
+            i += pattern.startswith("^", i)
+            i += pattern.startswith("]", i)
+            while i < len(pattern) and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 def compile_all(patterns: Iterable[str], path: str, where: str) -> tuple[re.Pattern[str], ...]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
-from .lexicon import CLAUSE_BREAKS, CompiledPattern, Rule, TermSet
+from .lexicon import CLAUSE_BREAKS, CompiledPattern, Rule, Rulebook, TermSet
 from .models import Token
 
 _SENTENCE_BREAKS = "。！？!?\n"
@@ -30,46 +30,114 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class TermHits:
+    """The term sets found in one text, and where the terms of the indexed word sets start."""
+
+    present: frozenset[str]
+    starts: Mapping[str, tuple[int, ...]]
+    anchored: frozenset[str]
+
+    def starts_of(self, name: Optional[str]) -> Optional[tuple[int, ...]]:
+        """Return every position a term of set ``name`` starts at, or None when not known."""
+        if name is None or name not in self.anchored:
+            return None
+        return self.starts.get(name, ())
+
+
+@dataclass(frozen=True)
 class TermIndex:
-    """Which boundary term sets occur in a text: the pre-filter for patterns."""
+    """Which term sets occur in a text, and where: the pre-filter for patterns.
 
-    regexes: Mapping[str, re.Pattern[str]]
+    Every boundary set is looked for (patterns need their boundary sets, see
+    :attr:`CompiledPattern.required_sets`), and so is every set that patterns start with
+    (:attr:`CompiledPattern.anchor`). The sets' plain words (homophones included) are
+    looked up in one pass over the text, by their first two characters; the few terms
+    that are regex fragments are searched for. ``anchored`` names the sets made of plain
+    words only: for these, :attr:`TermHits.starts` holds every position a term starts at.
+    """
 
-    def present_per_text(self, texts: Sequence[str]) -> list[frozenset[str]]:
-        """Return, for each text, the sets with a term in it: one scan of all texts per set."""
-        import bisect
+    words: Mapping[str, tuple[str, ...]]
+    lengths: Mapping[str, tuple[int, ...]]
+    singles: Optional[re.Pattern[str]]
+    fragments: Mapping[str, re.Pattern[str]]
+    anchored: frozenset[str]
 
-        starts, pos = [], 0
-        for t in texts:
-            starts.append(pos)
-            pos += len(t) + 1
-        joined = "\n".join(texts)
-        found: list[set[str]] = [set() for _ in texts]
-        for name, rx in self.regexes.items():
-            for m in rx.finditer(joined):
-                found[bisect.bisect_right(starts, m.start()) - 1].add(name)
-        return [frozenset(f) for f in found]
+    def needs(self, pattern: CompiledPattern) -> frozenset[str]:
+        """Return the sets that must be present for ``pattern`` to match: its boundary sets and anchor."""
+        if pattern.anchor is None or pattern.anchor not in self.anchored:
+            return pattern.required_sets
+        return pattern.required_sets | {pattern.anchor}
+
+    def scan(self, text: str) -> TermHits:
+        """Return the sets with a term in ``text``, and where the anchored sets' terms start."""
+        words, get = self.words, self.lengths.get
+        found: list[tuple[int, tuple[str, ...]]] = []
+        for i, lengths in [(i, ls) for i in range(len(text) - 1) if (ls := get(text[i:i + 2]))]:
+            for n in lengths:
+                names = words.get(text[i:i + n])
+                if names:
+                    found.append((i, names))
+        if self.singles is not None:
+            found += [(m.start(), words[m.group()]) for m in self.singles.finditer(text)]
+            found.sort(key=lambda f: f[0])
+        starts: dict[str, list[int]] = {}
+        for i, names in found:
+            for name in names:
+                at = starts.setdefault(name, [])
+                if not at or at[-1] != i:
+                    at.append(i)
+        present = set(starts)
+        present.update(name for name, rx in self.fragments.items() if name not in present and rx.search(text))
+        return TermHits(frozenset(present), {name: tuple(at) for name, at in starts.items()}, self.anchored)
 
 
-_PREPARED: dict[int, tuple[Mapping[str, TermSet], TermIndex, "Negation"]] = {}
+_PREPARED: dict[int, tuple[Rulebook, TermIndex, "Negation"]] = {}
 
 
-def prepared(terms: Mapping[str, TermSet]) -> tuple[TermIndex, "Negation"]:
-    """Return the pre-filter index and the negation model for a loaded term mapping (memoised)."""
-    cached = _PREPARED.get(id(terms))
-    if cached is not None and cached[0] is terms:
+def prepared(book: Rulebook) -> tuple[TermIndex, "Negation"]:
+    """Return the pre-filter index and the negation model for a loaded rulebook (memoised)."""
+    cached = _PREPARED.get(id(book))
+    if cached is not None and cached[0] is book:
         return cached[1], cached[2]
-    index = term_index(terms)
-    negation = negation_from_terms(terms)
+    anchors = {p.anchor for r in book.rules for p in r.patterns if p.anchor is not None}
+    index = term_index(book.terms, anchors)
+    negation = negation_from_terms(book.terms)
     if len(_PREPARED) > 8:
         _PREPARED.clear()
-    _PREPARED[id(terms)] = (terms, index, negation)
+    _PREPARED[id(book)] = (book, index, negation)
     return index, negation
 
 
-def term_index(terms: Mapping[str, TermSet]) -> TermIndex:
-    """Build the pre-filter index for the boundary term sets (use :func:`prepared` to reuse it)."""
-    return TermIndex({ts.name: re.compile(ts.lead() + ts.alternation()) for ts in terms.values() if ts.boundary})
+def term_index(terms: Mapping[str, TermSet], anchors: Iterable[str] = ()) -> TermIndex:
+    """Build the index of the boundary sets and the ``anchors`` (use :func:`prepared` to reuse it)."""
+    wanted = set(anchors)
+    words: dict[str, set[str]] = {}
+    fragments: dict[str, re.Pattern[str]] = {}
+    anchored: set[str] = set()
+    for ts in terms.values():
+        if not ts.boundary and ts.name not in wanted:
+            continue
+        plain, regex_terms = ts.words()
+        if regex_terms and not ts.boundary:
+            continue  # an anchor only helps when all of its terms are plain words
+        for w in plain:
+            words.setdefault(w, set()).add(ts.name)
+        if regex_terms:
+            fragments[ts.name] = re.compile(ts.lead() + "(?:" + "|".join(regex_terms) + ")")
+        else:
+            anchored.add(ts.name)
+    lengths: dict[str, set[int]] = {}
+    for w in words:
+        if len(w) > 1:
+            lengths.setdefault(w[:2], set()).add(len(w))
+    singles = "".join(sorted(w for w in words if len(w) == 1))
+    return TermIndex(
+        words={w: tuple(sorted(names)) for w, names in words.items()},
+        lengths={k: tuple(sorted(v)) for k, v in lengths.items()},
+        singles=re.compile("[" + re.escape(singles) + "]") if singles else None,
+        fragments=fragments,
+        anchored=frozenset(anchored),
+    )
 
 
 def clause_span(text: str, pos: int) -> tuple[int, int]:
@@ -164,27 +232,49 @@ def match_rule(
     rule: Rule,
     text: str,
     tokens: Sequence[Token],
-    present: frozenset[str],
+    hits: TermHits,
     negation: Optional[Negation],
-    dead: frozenset[str] = frozenset(),
+    patterns: Optional[Sequence[CompiledPattern]] = None,
 ) -> Optional[Hit]:
     """Return the first valid hit of ``rule`` in ``text``, or None.
 
-    ``dead`` holds the sources of patterns already known not to match anywhere in the call.
+    ``hits`` is the :class:`TermIndex` scan of ``text``. ``patterns`` are the rule's
+    patterns worth trying, in the rule's order (by default all of them); a pattern runs
+    only when its boundary term sets occur in the text.
     """
-    for pattern in rule.patterns:
-        if not pattern.required_sets <= present or pattern.source in dead:
+    for pattern in rule.patterns if patterns is None else patterns:
+        if not pattern.required_sets <= hits.present:
             continue
-        hit = _match_pattern(rule, pattern, text, tokens, negation)
+        hit = _match_pattern(rule, pattern, text, tokens, negation, hits)
         if hit is not None:
             return hit
     return None
 
 
+def _matches(pattern: CompiledPattern, text: str, hits: TermHits) -> Iterator[re.Match[str]]:
+    """Yield what ``pattern.regex.finditer(text)`` yields, trying only where a match can start."""
+    starts = hits.starts_of(pattern.anchor)
+    if starts is None:
+        yield from pattern.regex.finditer(text)
+        return
+    end = 0
+    for i in starts:
+        if i >= end:
+            m = pattern.regex.match(text, i)
+            if m is not None:
+                yield m
+                end = m.end()
+
+
 def _match_pattern(
-    rule: Rule, pattern: CompiledPattern, text: str, tokens: Sequence[Token], negation: Optional[Negation]
+    rule: Rule,
+    pattern: CompiledPattern,
+    text: str,
+    tokens: Sequence[Token],
+    negation: Optional[Negation],
+    hits: TermHits,
 ) -> Optional[Hit]:
-    for m in pattern.regex.finditer(text):
+    for m in _matches(pattern, text, hits):
         if any(
             m.start(g) >= 0 and crosses_token(tokens, m.start(g), m.end(g)) for g in pattern.boundary_groups
         ):

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from ..lexicon import Rule
+from ..lexicon import CompiledPattern, Rule
 from ..prohibited_model import LAWFUL
-from ..matching import Hit, match_rule, prepared, sentence_span
+from ..matching import Hit, TermIndex, match_rule, prepared, sentence_span
 from ..models import AnalyzedCall, AnalyzedTurn, Finding, ScorerOutput
 from .base import ScorerSpec, ScoringContext, turn_finding
 
@@ -39,7 +39,7 @@ class ProhibitedLanguageScorer:
     spec = SPEC
 
     def score(self, call: AnalyzedCall, ctx: ScoringContext) -> ScorerOutput:
-        index, negation = prepared(ctx.rulebook.terms)
+        index, negation = prepared(ctx.rulebook)
         days = call.metadata.days_overdue
         enabled = [
             r for r in ctx.rulebook.rules if ctx.config.rules.enabled(r.id) and r.applies_to_days(days)
@@ -48,31 +48,46 @@ class ProhibitedLanguageScorer:
         model_rules = {r.category: r for r in enabled if r.kind == "model"}
         model = ctx.prohibited_model if model_rules else None
         findings: list[Finding] = []
+        # A pattern is tried only in turns that hold the term sets it needs (TermIndex.needs);
+        # one without boundary term sets only if it also matches the judged text as a whole.
         by_speaker = {who: [r for r in rules if r.speaker in (who, "any")] for who in ("agent", "customer")}
-        # Term sets absent from every judged turn need not be looked for turn by turn, and
-        # patterns without term sets that match nowhere in the call need not run per turn.
         judged = [t for t in call.turns if by_speaker[t.speaker]]
+        hits = {t.index: index.scan(t.text) for t in judged}
+        in_call = frozenset().union(*(h.present for h in hits.values()))
         joined = "\n".join(t.text for t in judged)
-        presence = dict(zip((t.index for t in judged), index.present_per_text([t.text for t in judged])))
-        dead = frozenset(
-            p.source for r in rules for p in r.patterns if not p.required_sets and not p.regex.search(joined)
-        )
+        live = {who: _live(applicable, index, in_call, joined) for who, applicable in by_speaker.items()}
         # The detector reads agent turns with enough text, all at once.
         read = [t for t in call.turns if t.speaker == "agent" and len(_CJK.findall(t.text)) >= _MIN_CJK]
         model_preds = dict(zip((t.index for t in read), model.predict_many([t.text for t in read]))) \
             if model is not None and read else {}
         for turn in call.turns:
-            applicable = by_speaker[turn.speaker]
-            present = presence.get(turn.index, frozenset())
             caught: set[str] = set()
-            for rule in applicable:
-                hit = match_rule(rule, turn.text, turn.tokens, present, negation, dead)
+            for rule, patterns in live[turn.speaker]:
+                found = hits[turn.index]
+                tried = [p for p, need in patterns if need <= found.present]
+                hit = match_rule(rule, turn.text, turn.tokens, found, negation, tried) if tried else None
                 if hit is not None:
                     caught.add(rule.category)
                     findings.append(_finding(turn, hit, ctx.config.rules.severity_for(rule.id, rule.severity)))
             if turn.index in model_preds:
                 findings.extend(_model_findings(turn, model_preds[turn.index], model, model_rules, caught, ctx))
         return ScorerOutput(metrics=_metrics(findings), findings=tuple(findings))
+
+
+_Live = list[tuple[Rule, list[tuple[CompiledPattern, frozenset[str]]]]]
+
+
+def _live(rules: list[Rule], index: TermIndex, in_call: frozenset[str], joined: str) -> _Live:
+    """Return the rules with patterns that can match in this call: those patterns, and the sets each needs."""
+    live: _Live = []
+    for rule in rules:
+        patterns = [(p, index.needs(p)) for p in rule.patterns]
+        patterns = [
+            (p, need) for p, need in patterns if need <= in_call and (p.required_sets or p.regex.search(joined))
+        ]
+        if patterns:
+            live.append((rule, patterns))
+    return live
 
 
 def _model_findings(
