@@ -31,7 +31,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class TermHits:
-    """The term sets found in one text, and where the terms of the indexed word sets start."""
+    """The term sets found in one text, and where their plain words start.
+
+    ``starts`` is complete only for the ``anchored`` sets (those without regex fragments):
+    use :meth:`starts_of`.
+    """
 
     present: frozenset[str]
     starts: Mapping[str, tuple[int, ...]]
