@@ -53,6 +53,7 @@ class SentimentConfig:
     trend_threshold: float = 0.12
     most_negative: int = 3
     context_weight: float = 1.0
+    cue_confidence: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,10 @@ def _validate(cfg: Config, source: str) -> None:
     for key in cfg.scoring.deductions:
         if key not in SEVERITIES:
             raise ConfigError(f"[scoring].deductions: unknown severity {key!r}", path=source)
+    if not 0.5 <= cfg.sentiment.cue_confidence <= 1:
+        raise ConfigError("[sentiment].cue_confidence must be between 0.5 and 1", path=source)
+    if cfg.sentiment.context_weight < 0:
+        raise ConfigError("[sentiment].context_weight must not be negative", path=source)
     unknown = set(cfg.opening.elements) - set(OpeningConfig().elements)
     if unknown:
         raise ConfigError(f"[opening].elements: unknown element(s) {sorted(unknown)}", path=source)
