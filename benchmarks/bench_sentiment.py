@@ -4,8 +4,8 @@ Usage (from the repository root)::
 
     python benchmarks/bench_sentiment.py [--shared ../shared/data] [--spacy-epochs 5]
 
-Prints, from one run: the held-out table (accuracy, macro-F1) on the CPED dialogues that
-the shipped model did not train on (ids in ``resources/sentiment/heldout_cped_dialogues.txt``),
+Prints, from one run: the held-out table (accuracy, macro-F1, class-balanced macro-F1) on
+the CPED dialogues that the shipped model did not train on (ids in ``resources/sentiment/heldout_cped_dialogues.txt``),
 binary accuracy on the held-out chat rows (weak labels), the ratios ours/stock, and the
 per-utterance cost of ``SentimentModel.predict`` against jieba segmentation of the same
 text. Baselines train on the same training dialogues. Exits 0 with a message when the
@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "src"))
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from callcoach.sentiment_model import LABELS, featurize, load_default  # noqa: E402
+from callcoach.sentiment_model import LABELS, char_ngrams, featurize, load_default  # noqa: E402
 from train_sentiment import (  # noqa: E402
     HELDOUT_CHAT_FILE,
     HELDOUT_DIALOGUES_FILE,
@@ -34,6 +34,7 @@ from train_sentiment import (  # noqa: E402
     accuracy,
     load_chat,
     load_cped,
+    balanced_macro_f1,
     macro_f1,
     make_tokenizer,
 )
@@ -68,13 +69,14 @@ def bench_stock(train: Sequence[Example], test: Sequence[Example], chat_te: Sequ
 
 
 def bench_tfidf(train: Sequence[Example], test: Sequence[Example]) -> dict:
-    """Train TF-IDF (our features) + logistic regression (balanced) on the training dialogues."""
+    """Train TF-IDF (words + character 1-3-grams) + logistic regression (balanced) on the training dialogues."""
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
     except ImportError:
         return {"skipped": "not installed"}
-    vec = TfidfVectorizer(analyzer=featurize, sublinear_tf=True)
+    vec = TfidfVectorizer(analyzer=lambda tokens: featurize(tokens) + sorted(char_ngrams("".join(tokens))),
+                          sublinear_tf=True)
     x_tr = vec.fit_transform([e.tokens for e in train])
     lr = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced")
     lr.fit(x_tr, [e.label for e in train])
@@ -150,14 +152,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         res["secs"] = time.perf_counter() - t
         results[name] = res
 
-    print(f"\n{'model':32} {'acc':>7} {'macroF1':>8} {'chat bin acc':>13}  notes")
+    print(f"\n{'model':32} {'acc':>7} {'macroF1':>8} {'balanced':>8} {'chat bin acc':>13}  notes")
     for name, res in results.items():
         if "skipped" in res:
             print(f"{name:32} skipped: {res['skipped']}")
             continue
         chat_acc = f"{res['chat']:.4f}" if "chat" in res else "-"
         note = res.get("note", "") + (f" ({res['secs']:.0f}s)" if "secs" in res else "")
-        print(f"{name:32} {accuracy(gold, res['pred']):7.4f} {macro_f1(gold, res['pred']):8.4f} {chat_acc:>13}  {note}")
+        print(f"{name:32} {accuracy(gold, res['pred']):7.4f} {macro_f1(gold, res['pred']):8.4f} "
+              f"{balanced_macro_f1(gold, res['pred']):8.4f} {chat_acc:>13}  {note}")
     stock = results["stock snownlp"]
     if "pred" in stock:
         print(f"\nratio ours/stock: macro-F1 x{macro_f1(gold, ours['pred']) / macro_f1(gold, stock['pred']):.2f}, "

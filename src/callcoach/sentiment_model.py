@@ -38,8 +38,8 @@ from callcoach.ngrams import char_ngrams as _char_ngrams
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 """The labels a prediction can carry, in the order of the model file's class arrays."""
 
-MODEL_FORMAT = "callcoach-sentiment-nb/1"
-"""The format tag that a model file's header must carry."""
+MODEL_FORMAT = "callcoach-sentiment-nb/2"
+"""The format tag that a model file's header must carry (2: the Bayes features are words and cues)."""
 
 DEFAULT_MODEL_FILE = "sentiment_nb.bin.gz"
 """File name of the shipped model inside ``callcoach/resources/sentiment/``."""
@@ -87,12 +87,14 @@ def _word(token: str) -> str:
 
 
 def featurize(tokens: Sequence[str]) -> list[str]:
-    """Turn segmented tokens into the model's features.
+    """Turn segmented tokens into the Bayes model's features.
 
-    Features: the words (punctuation and spaces dropped), word bigrams with sentence
-    boundaries (``a|b``), character unigrams and bigrams of the joined words (``#x``),
-    and a few cues: a length bucket (``LEN<n>``), a question mark (``Q?``) and an
-    exclamation mark (``EXCL``) anywhere in the tokens.
+    Features: the words (punctuation and spaces dropped) and a few cues: a length bucket
+    (``LEN<n>``, characters // 3, capped at 5), a question mark (``Q?``) and an exclamation
+    mark (``EXCL``) anywhere in the tokens. Character n-grams are the logistic regression's
+    part of the ensemble (:func:`char_ngrams`); format 1 also gave the Bayes model word
+    bigrams and character 1-2-grams, which grouped cross-validation showed to add nothing
+    next to the regression while costing five times the look-ups.
 
     Args:
         tokens: the utterance segmented by jieba (``jieba.lcut``), normalised beforehand.
@@ -104,13 +106,8 @@ def featurize(tokens: Sequence[str]) -> list[str]:
     words = [w for w in map(_word, tokens) if w]
     if not words:
         return []
-    feats = list(words)
-    bounded = ["<s>", *words, "</s>"]
-    feats.extend([a + "|" + b for a, b in zip(bounded, bounded[1:])])
-    joined = "".join(words)
-    feats.extend(["#" + ch for ch in joined])
-    feats.extend(["#" + joined[i : i + 2] for i in range(len(joined) - 1)])
-    feats.append(_LEN_FEATURES[min(len(joined) // 3, 5)])
+    feats = words
+    feats.append(_LEN_FEATURES[min(sum(map(len, words)) // 3, 5)])
     text = "".join(tokens)
     if "?" in text or "\uff1f" in text:
         feats.append("Q?")
