@@ -172,3 +172,25 @@ def test_bad_rule_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "rules" / "bad.toml").write_text('[[rule]]\nid="EXP901"\ncolour="red"\n', encoding="utf-8")
     with pytest.raises(RuleError, match="unknown key"):
         load_rulebook.__wrapped__(tmp_path)
+
+
+def _in_call(text: str, days: int | None, speaker: str) -> list[str]:
+    """Fire ``text`` as the middle turn of a call whose neighbours end and start with 你, unpunctuated."""
+    from callcoach.models import CallMetadata, Transcript, Turn
+    from callcoach.pipeline import analyze
+
+    meta = CallMetadata(call_id="ctx", agent_id="a1", days_overdue=days)
+    turns = (Turn(speaker=speaker, text="这个情况我跟你说一下你"), Turn(speaker=speaker, text=text),
+             Turn(speaker=speaker, text="你看你"), Turn(speaker="customer", text="嗯"))
+    call = analyze(Transcript(meta, turns), CFG)  # type: ignore[arg-type]
+    return [f.rule_id for f in SCORER.score(call, CTX).findings if f.turn_index == 1]
+
+
+PATTERN_FIRE = [(r.id, e.text, e.days_overdue, r.speaker) for r in BOOK.rules if r.kind == "pattern" for e in r.fire]
+
+
+@pytest.mark.parametrize("rule_id,text,days,speaker", PATTERN_FIRE,
+                         ids=[f"{r}-in-call-{i}" for i, (r, _, _, _) in enumerate(PATTERN_FIRE)])
+def test_rule_fires_on_its_examples_inside_a_call(rule_id: str, text: str, days: int | None, speaker: str) -> None:
+    # A turn's neighbours must not change what is found in it (anchors, lookarounds).
+    assert rule_id in _in_call(text, days, "agent" if speaker == "any" else speaker)

@@ -283,6 +283,20 @@ class CompiledPattern:
     def regex(self) -> re.Pattern[str]:
         return re.compile(self.expanded)
 
+    @functools.cached_property
+    def context_free(self) -> bool:
+        """Say whether a match in a text is also a match in any longer text that contains it.
+
+        True unless the pattern has anchors, lookarounds or word-boundary escapes: those look
+        at what lies beyond the match, so text joined from several turns can hide a match
+        that a turn alone has (``(^|，)笨蛋`` after a newline, ``(?![^。]*你)`` before the next
+        turn). Only context-free patterns may be ruled out by searching joined text.
+        """
+        return _CONTEXT_SENSITIVE.search(self.expanded) is None
+
+
+_CONTEXT_SENSITIVE = re.compile(r"(?<![\\[])\^|(?<!\\)\$|\(\?(?:[=!]|<[=!])|\\[bBAZ]")
+
 
 def compile_pattern(pattern: str, terms: Mapping[str, TermSet], path: str, where: str) -> CompiledPattern:
     """Expand the macros in ``pattern`` and compile it.

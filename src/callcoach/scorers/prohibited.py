@@ -49,7 +49,8 @@ class ProhibitedLanguageScorer:
         model = ctx.prohibited_model if model_rules else None
         findings: list[Finding] = []
         # A pattern is tried only in turns that hold the term sets it needs (TermIndex.needs);
-        # one without boundary term sets only if it also matches the judged text as a whole.
+        # one without boundary term sets only if it also matches the judged text as a whole
+        # (when a match in one turn is sure to be a match there: CompiledPattern.context_free).
         by_speaker = {who: [r for r in rules if r.speaker in (who, "any")] for who in ("agent", "customer")}
         judged = [t for t in call.turns if by_speaker[t.speaker]]
         hits = {t.index: index.scan(t.text) for t in judged}
@@ -83,7 +84,8 @@ def _live(rules: list[Rule], index: TermIndex, in_call: frozenset[str], joined: 
     for rule in rules:
         patterns = [(p, index.needs(p)) for p in rule.patterns]
         patterns = [
-            (p, need) for p, need in patterns if need <= in_call and (p.required_sets or p.regex.search(joined))
+            (p, need) for p, need in patterns
+            if need <= in_call and (p.required_sets or not p.context_free or p.regex.search(joined))
         ]
         if patterns:
             live.append((rule, patterns))
