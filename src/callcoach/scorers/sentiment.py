@@ -1,15 +1,15 @@
 """Sentiment of every turn, per speaker, and the customer's trend over the call.
 
-The model is callcoach's conversational Naive Bayes (see resources/sentiment/MODEL_CARD.md),
-not snownlp's stock shopping-review model. A turn is judged in context: its class
-probabilities are combined with those of the same speaker's previous and next turns
-(weight ``[sentiment].context_weight``; 0 judges every turn alone), because a speaker's mood
-persists across turns and a short turn alone says little. On held-out CPED dialogues this
-raises three-class macro-F1 from 0.43 to 0.45 (benchmarks/bench_datasets.py). Backchannels
-(嗯, 好的) stay neutral. Collection-call cues the training data lacks (defiance such as
-爱怎么样就怎么样, telling the collector to stop calling) are data in ``lexicons/sentiment.toml``;
-a cue sets its turn's label before the context step. The trend compares the customer's mean polarity in the first and the
-last quarter of the call's customer turns.
+The model is callcoach's conversational Naive Bayes + character LR (see
+resources/sentiment/MODEL_CARD.md), not snownlp's stock shopping-review model. Collection-call
+cues the training data lacks (defiance such as 爱怎么样就怎么样, telling the collector to stop
+calling) are data in ``lexicons/sentiment.toml``; a cue sets its turn's label first. Then a
+turn is judged in context: its class probabilities are combined with those of the same
+speaker's previous and next turns (weight ``[sentiment].context_weight``; 0 judges every turn
+alone), because a speaker's mood persists across turns and a short turn alone says little. On
+held-out CPED dialogues this raises three-class macro-F1 from 0.439 to 0.457
+(benchmarks/bench_datasets.py). Backchannels (嗯, 好的) stay neutral. The trend compares the
+customer's mean polarity in the first and the last quarter of the call's customer turns.
 """
 
 from __future__ import annotations
