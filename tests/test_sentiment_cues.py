@@ -57,3 +57,16 @@ def test_cue_confidence_is_validated() -> None:
     with pytest.raises(ConfigError, match="cue_confidence"):
         config_from_dict({"sentiment": {"cue_confidence": 1.5}})
     assert Config().sentiment.cue_confidence == 0.8
+
+
+def test_a_cue_turn_keeps_its_label_among_friendly_turns_and_says_which_cue() -> None:
+    result = Pipeline().score(_call(
+        ("agent", "您好，我是招商银行的客服。"),
+        ("customer", "太好了，谢谢你们，真的非常感谢！"),
+        ("customer", "你们爱告就告吧"),
+        ("customer", "谢谢你们帮我申请减免，太感谢了"),
+    ))
+    sent = result.sentiments[2]
+    assert sent is not None and sent.label == "negative" and sent.cue == "SEN001"
+    assert result.to_dict()["turns"][2]["sentiment"]["cue"] == "SEN001"
+    assert "cue" not in result.to_dict()["turns"][1]["sentiment"]

@@ -192,9 +192,14 @@ class Sentiment:
 
     label: SentimentLabel
     score: float
+    cue: Optional[str] = None
+    """The id of the sentiment cue (``lexicons/sentiment.toml``) that set the label, if one did."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": round(self.score, 4)}
+        out: dict[str, Any] = {"label": self.label, "score": round(self.score, 4)}
+        if self.cue is not None:
+            out["cue"] = self.cue
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -631,7 +631,9 @@ def _transcript(doc: Mapping[str, Any]) -> str:
         body = _render_text(text, marks, _lowconf_spans(turn, text))
         sent = turn.get("sentiment") or {}
         label = str(sent.get("label") or "")
-        senti = f' · <span title="情绪 / sentiment {esc(_fmt_score(sent.get("score")))}">{esc(LABEL_ZH.get(label, label))}</span>' if label else ""
+        cue = f" · 依据 / cue {sent['cue']}" if sent.get("cue") else ""
+        senti = (f' · <span title="情绪 / sentiment {esc(_fmt_score(sent.get("score")))}{esc(cue)}">'
+                 f'{esc(LABEL_ZH.get(label, label))}</span>') if label else ""
         flag = f' · <span class="fail">⚑ {len(own)}</span>' if own else ""
         cls = f"turn {spk}" + (" has-finding" if own else "")
         out.append(

@@ -47,16 +47,17 @@ class SentimentScorer:
         words = [[tok.text for tok in t.tokens] for t in call.turns]
         preds = model.predict_many(words)
         cues = load_cues()
+        hit = [cue_for(t.text, cues) for t in call.turns]
         probabilities = [
-            p.probabilities if (cue := cue_for(t.text, cues)) is None
-            else with_cue(p.probabilities, cue.label, ctx.config.sentiment.cue_confidence)
-            for t, p in zip(call.turns, preds)
+            p.probabilities if cue is None else with_cue(p.probabilities, cue.label, ctx.config.sentiment.cue_confidence)
+            for p, cue in zip(preds, hit)
         ]
         sentiments = in_context(
             [t.speaker for t in call.turns],
             probabilities,
-            [p.fixed and p.probabilities is q for p, q in zip(preds, probabilities)],
+            [p.fixed and cue is None for p, cue in zip(preds, hit)],
             ctx.config.sentiment.context_weight,
+            cues=[cue.id if cue is not None else None for cue in hit],
         )
         metrics: dict[str, Any] = {}
         for who in ("agent", "customer"):
@@ -140,10 +141,13 @@ def in_context(
     probabilities: Sequence[Mapping[str, float]],
     fixed: Sequence[bool],
     weight: float,
+    cues: Optional[Sequence[Optional[str]]] = None,
 ) -> list[Sentiment]:
     """Combine each turn's class probabilities with its speaker's previous and next turns.
 
     ``fixed`` turns (backchannels) keep their own prediction and are not used as context.
+    Turns with a cue id in ``cues`` keep their own (cue-set) prediction, carry the id, and
+    are used as context for their neighbours.
     """
     import numpy as np
 
@@ -166,7 +170,8 @@ def in_context(
         has_prev, has_next = prev >= 0, nxt >= 0
         count = has_prev.astype(int) + has_next
         total = probs[prev] * has_prev[:, None] + probs[nxt] * has_next[:, None]
-        use = free & (count > 0)
+        cued = np.array([c is not None for c in cues], dtype=bool) if cues is not None else np.zeros(n, dtype=bool)
+        use = free & ~cued & (count > 0)
         avg = total[use] / count[use][:, None]
         logp[use] += weight * np.log(np.maximum(avg, 1e-9))
     z = np.exp(logp - logp.max(axis=1, keepdims=True))
@@ -176,7 +181,7 @@ def in_context(
     for i, (neg, _, pos) in enumerate(z.tolist()):
         label = _LABELS[int(labels[i])]
         score = polarity(neg, pos, label) if free[i] else 0.5
-        out.append(Sentiment(label, score))  # type: ignore[arg-type]
+        out.append(Sentiment(label, score, cues[i] if cues is not None else None))  # type: ignore[arg-type]
     return out
 
 
