@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from callcoach.batch import discover, name_pattern_regex, parse_offset, read_manifest
 from callcoach.cli import app
+from callcoach.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CALL = ROOT / "tests" / "data" / "calls" / "c01_model_compliant.json"
@@ -227,3 +228,33 @@ def test_recordings_are_transcribed_once_then_rescored_from_the_database(tmp_pat
     res = runner.invoke(app, ["run", "--manifest", str(m), "--out", str(out), "--no-reports", "--config", str(cfg)])
     assert res.exit_code == 0, res.stderr
     assert "1 re-scored from stored transcripts" in res.stderr
+
+
+def test_dial_log_attempts_count_toward_the_daily_attempt_limit(tmp_path: Path) -> None:
+    calls = tmp_path / "in"
+    _copies(calls, 1, customer="C-88")  # T0000: connected call on 2026-11-01 at 10:00 +08:00
+    log = tmp_path / "dialer.csv"
+    rows = ["call_id,customer_ref,started_at,agent_id,outcome", "T0000,C-88,2026-11-01T10:00:00+08:00,A0,answered"]
+    rows += [f"D{i},C-88,2026-11-01T{11 + i:02d}:00:00+08:00,A0,{'busy' if i % 2 else '未接通'}" for i in range(6)]
+    rows += ["D9,C-88,not-a-time,A0,busy", "D10,C-88,2026-11-01T20:00:00+08:00,A0,perhaps"]
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(calls), "--dial-log", str(log), "--out", str(out), "--no-reports"])
+    assert res.exit_code == 2  # the two bad rows are reported, the rest is checked
+    assert f"{log}:9: started_at" in res.stderr and f"{log}:10: outcome: unknown value 'perhaps'" in res.stderr
+    assert "finding(s) across calls" in res.stderr
+    with open_store(out / "callcoach.db") as store:
+        found = [f["call_id"] for f in store.crosscall_findings() if f["rule_id"] == "XCL003"]
+    assert found == ["D5"]  # the seventh attempt that day; T0000 itself is the first
+    doc = json.loads((out / "results" / "T0000.json").read_text(encoding="utf-8"))
+    assert not any(f["rule_id"] == "XCL003" for f in doc["findings"])
+
+
+def test_dial_log_without_required_columns_is_a_clear_error(tmp_path: Path) -> None:
+    calls = tmp_path / "in"
+    _copies(calls, 1)
+    log = tmp_path / "dialer.csv"
+    log.write_text("id,when\nx,2026-11-01T10:00:00+08:00\n", encoding="utf-8")
+    res = runner.invoke(app, ["run", str(calls), "--dial-log", str(log), "--out", str(tmp_path / "o"), "--no-reports"])
+    assert res.exit_code != 0
+    assert "dialer.csv" in res.stderr and "customer_ref" in res.stderr

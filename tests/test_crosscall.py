@@ -361,3 +361,21 @@ def test_record_from_transcript() -> None:
     assert (r.call_id, r.agent_id, r.customer_ref, r.connected) == ("T1", "A-9", "C-7", True)
     assert r.customer_texts == ("你们别再打了！",)
     assert [h.request for h in find_requests(r.customer_texts[0])] == ["stop_calling"]
+
+
+def test_dial_log_rows_become_attempts_and_merge_with_scored_calls(tmp_path) -> None:
+    from callcoach.crosscall import read_dial_log
+
+    log = tmp_path / "log.csv"
+    log.write_text("\ufeffcall_id,customer_ref,started_at,connected\n"
+                   "K1,C-1,2026-11-02T09:00:00+08:00,false\n"
+                   "K2,C-1,2026-11-02T09:30:00+08:00,\n"
+                   "K3,C-1,2026-11-02T23:30:00+08:00,yes\n"
+                   ",C-1,2026-11-02T10:00:00+08:00,no\n", encoding="utf-8")
+    records, problems = read_dial_log(log)
+    assert [(r.call_id, r.connected) for r in records] == [("K1", False), ("K2", False), ("K3", True)]
+    assert problems == [(f"{log}:5", "call_id is empty")]
+    # K2 has a transcript: merged, it counts as connected; K3 at night is flagged by XCL001.
+    merged = check_calls([*records, rec("K2", at(2, 9, 30))], CrossCallConfig(max_connected_per_day=1))
+    assert ids(merged, "XCL002") == ["K3"]
+    assert ids(merged, "XCL001") == ["K3"]

@@ -463,11 +463,11 @@ def progress_printer(stream: Any = sys.stderr) -> Callable[[int, int, float], No
 # --------------------------------------------------------------------------- across calls
 
 
-def check_across_calls(store: Any, config: Config) -> list[dict[str, Any]]:
-    """Run the cross-call checks over every stored call and store their findings."""
+def check_across_calls(store: Any, config: Config, attempts: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Run the cross-call checks over every stored call (plus dial-log ``attempts``) and store their findings."""
     from .crosscall import CallRecord, check_calls, record_from_transcript
 
-    records = []
+    records = list(attempts)
     for call in store.calls():
         transcript = store.get_transcript(call["call_key"])
         if transcript is not None:

@@ -42,6 +42,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from .errors import ConfigError, RuleError
@@ -618,3 +619,71 @@ def _elapsed(delta: timedelta) -> str:
     if hours >= 1:
         return f"{hours} h"
     return f"{max(int(delta.total_seconds() // 60), 0)} min"
+
+
+# ----------------------------------------------------------------------------- dial logs
+
+DIAL_LOG_COLUMNS = ("call_id", "customer_ref", "started_at")
+"""Columns a dial log must have; ``agent_id``, ``team`` and ``connected`` or ``outcome`` are optional."""
+
+_CONNECTED = {"1", "true", "yes", "y", "connected", "answered", "是", "接通"}
+_UNANSWERED = {"0", "false", "no", "n", "no_answer", "noanswer", "unanswered", "busy", "rejected", "declined",
+               "failed", "voicemail", "hangup", "missed", "否", "未接通", "未接", "占线", "拒接", "关机", "空号"}
+
+
+def read_dial_log(path: Path) -> tuple[list[CallRecord], list[tuple[str, str]]]:
+    """Read a dialler's log of call attempts (CSV, UTF-8 with or without BOM) as call records.
+
+    One row per attempt: ``call_id``, ``customer_ref``, ``started_at`` (ISO 8601 with offset),
+    optional ``agent_id`` and ``team``, and whether it connected: a ``connected`` column
+    (true/false, 1/0, yes/no) or an ``outcome`` column (answered/connected vs no_answer, busy,
+    rejected, failed, voicemail …; 接通/未接通/占线/拒接/关机). Without either, a row counts as an
+    unanswered attempt unless a scored call has its call_id. Rows whose call_id matches a scored
+    call merge with it, so a log may list every attempt.
+
+    Returns the records and, for each bad row, ("file:line", problem); bad rows are skipped.
+    Raises CallcoachError when the file cannot be read or lacks a required column.
+    """
+    import csv
+
+    from .errors import CallcoachError
+    from .io._common import parse_started_at
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in DIAL_LOG_COLUMNS if c not in header]
+            if missing:
+                raise CallcoachError(
+                    f"the dial log lacks the column(s) {', '.join(missing)}; it needs "
+                    f"{', '.join(DIAL_LOG_COLUMNS)} and may have agent_id, team, connected or outcome", path=str(path))
+            rows = [(reader.line_num, {(k or "").strip(): (v or "").strip() for k, v in row.items()}) for row in reader]
+    except FileNotFoundError as exc:
+        raise CallcoachError("the dial log does not exist", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise CallcoachError(f"the dial log is not UTF-8 text (byte {exc.start})", path=str(path)) from exc
+    except OSError as exc:
+        raise CallcoachError(f"the dial log cannot be read ({exc.strerror})", path=str(path)) from exc
+    records: list[CallRecord] = []
+    problems: list[tuple[str, str]] = []
+    for line, row in rows:
+        where = f"{path}:{line}"
+        if not row.get("call_id"):
+            problems.append((where, "call_id is empty"))
+            continue
+        try:
+            started = parse_started_at(row.get("started_at", ""))
+        except ValueError as exc:
+            problems.append((where, f"started_at: {exc}"))
+            continue
+        flag = (row.get("connected") or row.get("outcome") or "").lower()
+        if flag and flag not in _CONNECTED and flag not in _UNANSWERED:
+            column = "connected" if row.get("connected") else "outcome"
+            problems.append((where, f"{column}: unknown value {flag!r}; use e.g. connected/no_answer or true/false"))
+            continue
+        records.append(CallRecord(
+            call_id=row["call_id"], agent_id=row.get("agent_id") or "", team=row.get("team") or None,
+            customer_ref=row.get("customer_ref") or None, started_at=started, connected=flag in _CONNECTED,
+        ))
+    return records, problems

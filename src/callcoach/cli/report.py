@@ -67,11 +67,13 @@ def run_command(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Whisper model for recordings: name or local directory (default: $CALLCOACH_MODEL, else base).")] = None,
     device: Annotated[str, typer.Option("--device", help="Recognition device: auto, cpu or cuda.")] = "auto",
     compute_type: Annotated[Optional[str], typer.Option("--compute-type", help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA).")] = None,
+    dial_log: Annotated[Optional[List[Path]], typer.Option("--dial-log", help="Dialler log CSV of call attempts (call_id, customer_ref, started_at, connected/outcome) for the attempt limits; repeatable.")] = None,
 ) -> None:
     """Transcribe and score every call found (only what changed), store the results, write all reports."""
     from ..batch import (
         AsrOptions, check_across_calls, discover, parse_offset, progress_printer, run_batch, with_crosscall,
     )
+    from ..crosscall import read_dial_log
     from ..store import open_store
 
     options = _options(no_redact, lang, audio_dir, period)
@@ -81,6 +83,11 @@ def run_command(
     if not inputs and manifest is None:
         raise CallcoachError("give recordings, transcripts or folders to score, or --manifest CSV")
     items, problems = discover(inputs or [], manifest=manifest, name_pattern=name_pattern, tz=parse_offset(tz))
+    attempts = []
+    for log in dial_log or []:
+        found, bad = read_dial_log(log)
+        attempts += found
+        problems += bad
     for where, why in problems:
         print(f"callcoach: error: {where}: {why}", file=sys.stderr)
     try:
@@ -93,7 +100,7 @@ def run_command(
                             asr=AsrOptions(model=model, device=device, compute_type=compute_type))
         for line in summary.lines():
             print(f"callcoach: {line}", file=sys.stderr)
-        crosscall = check_across_calls(store, cfg)
+        crosscall = check_across_calls(store, cfg, attempts)
         if crosscall:
             print(f"callcoach: {len(crosscall)} finding(s) across calls (hours, frequency, requests to stop)",
                   file=sys.stderr)
