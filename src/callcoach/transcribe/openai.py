@@ -9,7 +9,8 @@ the same guards (:func:`callcoach.transcribe.filter_segments`, OpenCC t2s throug
 The model is an openai-whisper checkpoint file, an official model name already in
 openai-whisper's download cache, or a faster-whisper (CTranslate2) model directory, which is
 converted once (:func:`callcoach.transcribe.convert.convert_ct2_to_openai`) into
-``$XDG_CACHE_HOME/callcoach/openai-whisper/`` (or ``cache_dir``).
+``openai-whisper/`` in callcoach's cache directory (``$CALLCOACH_CACHE_DIR``, else
+``$XDG_CACHE_HOME/callcoach``), or ``cache_dir``.
 
 Install: ``pip install torch`` (a CPU build will do) then ``pip install --no-deps openai-whisper
 tiktoken numba more-itertools tqdm`` (``--no-deps`` keeps triton out), or ``callcoach[openai]``.
@@ -153,8 +154,10 @@ def _segments(segments: Iterable[Mapping[str, Any]]) -> Iterable[AsrSegment]:
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "callcoach" / "openai-whisper"
+    """Where converted checkpoints go: callcoach's cache directory (``$CALLCOACH_CACHE_DIR`` honoured)."""
+    from callcoach.segment import cache_dir
+
+    return cache_dir() / "openai-whisper"
 
 
 def _checkpoint(model: str, cache_dir: Path) -> tuple[str, Path, Optional[Path]]:
