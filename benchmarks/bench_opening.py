@@ -1,10 +1,11 @@
-"""Opening-script accuracy on tests/data/openings/openings.jsonl.
+"""Opening-script accuracy on tests/data/openings/.
 
-Items o001-o060 were used to write the opening patterns; o061-o120 never were (held out).
-Prints, per element and for disclosure before verification, the share of items judged as
-a careful reviewer judged them, on each half.
+openings.jsonl: items o001-o060 were used to write the opening patterns; o061-o120 never were
+(held out). openings_holdout2.jsonl (h001-h070) was written later by a writer who never saw the
+patterns, and is held out too. Prints, per element and for disclosure before verification, the
+share of items judged as the writer judged them, on each set.
 
-    python benchmarks/bench_opening.py [--verbose dev|holdout]
+    python benchmarks/bench_opening.py [--verbose dev|holdout|holdout2]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from callcoach.scorers.opening import OpeningScorer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "openings" / "openings.jsonl"
+DATA2 = ROOT / "tests" / "data" / "openings" / "openings_holdout2.jsonl"
 ELEMENTS = ("greeting", "self_identify", "organization", "verify_identity", "recording_notice", "purpose")
 
 
@@ -37,16 +39,22 @@ def judge(item: dict) -> dict[str, bool]:
     return out
 
 
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def split(items: list[dict]) -> dict[str, list[dict]]:
     return {"dev": [i for i in items if int(i["id"][1:]) <= 60], "holdout": [i for i in items if int(i["id"][1:]) > 60]}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--verbose", choices=["dev", "holdout"])
+    ap.add_argument("--verbose", choices=["dev", "holdout", "holdout2"])
     args = ap.parse_args()
-    items = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for name, part in split(items).items():
+    sets = split(read(DATA))
+    if DATA2.is_file():
+        sets["holdout2"] = read(DATA2)
+    for name, part in sets.items():
         keys = (*ELEMENTS, "disclosure_before_verification")
         right = dict.fromkeys(keys, 0)
         for item in part:

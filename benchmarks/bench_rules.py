@@ -96,14 +96,14 @@ def cold(limit: int) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--verbose", choices=["dev", "holdout", "holdout2"], help="list misses and false positives of one set")
+    ap.add_argument("--verbose", choices=["dev", "holdout", "holdout2", "holdout3"], help="list misses and false positives of one set")
     ap.add_argument("--cold", type=int, default=6431, help="how many COLD dev rows to check (0 = skip)")
     args = ap.parse_args()
     global CTX
     for label, ctx in CONTEXTS.items():
         CTX = ctx
         print(f"== {label}")
-        for name in ("dev", "holdout", "holdout2"):
+        for name in ("dev", "holdout", "holdout2", "holdout3"):
             p = ROOT / "tests" / "data" / "utterances" / f"{name}.jsonl"
             if p.is_file():
                 evaluate(p, args.verbose == name and label.startswith("rules +"))

@@ -6,7 +6,8 @@ Usage (from the repository root)::
 
 Prints, from one run: the held-out table (accuracy, macro-F1, class-balanced macro-F1) on
 the CPED dialogues that the shipped model did not train on (ids in ``resources/sentiment/heldout_cped_dialogues.txt``),
-binary accuracy on the held-out chat rows (weak labels), the ratios ours/stock, and the
+binary accuracy on the held-out chat rows (weak labels), the ratios ours/stock, macro-F1 on
+collection-call utterances written for callcoach (``tests/data/sentiment``), and the
 per-utterance cost of ``SentimentModel.predict`` against jieba segmentation of the same
 text. Baselines train on the same training dialogues. Exits 0 with a message when the
 data folder is absent; scikit-learn and spaCy rows print "skipped: not installed".
@@ -115,6 +116,41 @@ def per_utterance_us(fn: Callable[[], object], n: int) -> float:
     return (time.perf_counter() - t) / n * 1e6
 
 
+COLLECTION = REPO_ROOT / "tests" / "data" / "sentiment" / "collection_utterances.jsonl"
+
+
+def collection_calls(model, tokenize: Callable[[str], list[str]]) -> None:
+    """Score the collection-call utterances written for callcoach: model alone, scorer (cues), stock."""
+    import json
+
+    from callcoach.models import CallMetadata, Transcript, Turn
+    from callcoach.pipeline import Pipeline
+
+    rows = [json.loads(line) for line in COLLECTION.read_text(encoding="utf-8").splitlines() if line.strip()]
+    gold = [r["label"] for r in rows]
+    pipe = Pipeline()
+    preds = {
+        "ours, model alone": [model.predict(tokenize(r["text"])).label for r in rows],
+        "ours, scorer (cues on)": [
+            pipe.score(Transcript(CallMetadata(call_id="u", agent_id="a"),
+                                  (Turn(speaker=r["speaker"], text=r["text"]),))).sentiments[0].label
+            for r in rows],
+    }
+    try:
+        from snownlp import SnowNLP
+
+        preds["stock snownlp (0.50/0.80)"] = [to3(SnowNLP(r["text"]).sentiments, 0.5, 0.8) for r in rows]
+    except ImportError:
+        pass
+    print(f"\ncollection-call utterances ({len(rows)}, {COLLECTION.relative_to(REPO_ROOT)}; a development set)")
+    print(f"{'model':32} {'acc':>7} {'macroF1':>8} {'customer':>9} {'agent':>7}")
+    for name, pred in preds.items():
+        by = {who: ([g for g, r in zip(gold, rows) if r["speaker"] == who],
+                    [p for p, r in zip(pred, rows) if r["speaker"] == who]) for who in ("customer", "agent")}
+        print(f"{name:32} {accuracy(gold, pred):7.4f} {macro_f1(gold, pred):8.4f} "
+              f"{macro_f1(*by['customer']):9.4f} {macro_f1(*by['agent']):7.4f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every benchmark once and print the table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -166,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nratio ours/stock: macro-F1 x{macro_f1(gold, ours['pred']) / macro_f1(gold, stock['pred']):.2f}, "
               f"accuracy x{accuracy(gold, ours['pred']) / accuracy(gold, stock['pred']):.2f}, "
               f"chat x{ours['chat'] / stock['chat']:.2f}")
+
+    collection_calls(model, tokenize)
 
     sample = [e for e in test[:500]]
     tok_us = sum(per_utterance_us(lambda e=e: tokenize(e.text), 20) for e in sample) / len(sample)

@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCE_DIR = REPO_ROOT / "src" / "callcoach" / "resources" / "sentiment"
 MODEL_PATH = RESOURCE_DIR / DEFAULT_MODEL_FILE
 LR_PATH = RESOURCE_DIR / DEFAULT_LR_FILE
-HELDOUT_FLOOR = 0.41  # measured 0.439 macro-F1 on the 187 held-out dialogues (MODEL_CARD.md)
+HELDOUT_FLOOR = 0.42  # measured 0.447 macro-F1 on the 187 held-out dialogues (MODEL_CARD.md)
 
 TOKEN_LISTS = [
     ["谢谢", "你们", "帮", "我", "申请", "减免"],
@@ -78,7 +78,7 @@ def test_load_is_fast() -> None:
 
 
 def test_shipped_model_is_an_ensemble_with_small_resources(model: SentimentModel) -> None:
-    assert model._lr is not None and 0 < model._nb_weight < 1
+    assert model._lr is not None and 0 < model._nb_weight <= 2
     assert len(model.provenance["lr_sha256"]) == 64
     total = sum(p.stat().st_size for p in RESOURCE_DIR.iterdir() if p.is_file())
     assert total < 4_000_000
@@ -104,10 +104,13 @@ def test_char_ngrams() -> None:
 def test_ensemble_scores_match_the_formula(model: SentimentModel) -> None:
     for tokens in TOKEN_LISTS:
         feats = featurize(tokens)
-        nb = model.log_joint(feats)
+        nb = model.log_joint(feats)  # pure Bayes: prior + log-likelihood
         lr = model._lr.scores("".join(tokens))
         bias = model._header["bias"]
-        want = [model._nb_weight * nb[k] + r + bias[k] for k, r in zip(LABELS, lr)]
+        prior = dict(zip(LABELS, model._log_prior))
+        norm = model._header["ensemble"].get("nb_length_norm", "none")
+        scale = 1 / len(feats) ** 0.5 if norm == "sqrt" and feats else 1.0
+        want = [model._nb_weight * (prior[k] + (nb[k] - prior[k]) * scale) + r + bias[k] for k, r in zip(LABELS, lr)]
         assert model.decision_scores(tokens) == pytest.approx(want, rel=1e-12, abs=1e-9)
         if not model.predict(tokens).probabilities["neutral"] == 1.0:
             best = LABELS[max(range(3), key=want.__getitem__)]
@@ -252,3 +255,16 @@ def test_heldout_cped_macro_f1(model: SentimentModel, tokenize, shared_data: Pat
     pred = [model.predict(e.tokens).label for e in test]
     assert train.macro_f1(gold, pred) > HELDOUT_FLOOR
     assert train.accuracy(gold, pred) > 0.45  # measured 0.51
+
+
+def test_collection_call_utterances_macro_f1(model: SentimentModel, tokenize) -> None:
+    """360 collection-call lines written for callcoach (tests/data/sentiment): measured 0.545."""
+    import json
+
+    train = _train_module()
+    path = Path(__file__).parent / "data" / "sentiment" / "collection_utterances.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 300
+    gold = [r["label"] for r in rows]
+    pred = [model.predict(tokenize(r["text"])).label for r in rows]
+    assert train.macro_f1(gold, pred) > 0.50

@@ -209,6 +209,10 @@ class SentimentModel:
             raise ValueError("the header names a logistic regression but none was given")
         self._lr = lr
         self._nb_weight = float(ensemble["nb_weight"]) if ensemble is not None else 1.0
+        norm = ensemble.get("nb_length_norm", "none") if ensemble is not None else "none"
+        if norm not in ("none", "sqrt"):
+            raise ValueError(f"unknown nb_length_norm {norm!r}; expected 'none' or 'sqrt'")
+        self._nb_sqrt = norm == "sqrt"
         self._header = dict(header)
         self._sha256 = sha256
 
@@ -261,7 +265,10 @@ class SentimentModel:
         """Return the calibrated scores (LABELS order) whose argmax and softmax :meth:`predict` reports.
 
         ``nb_weight * Bayes log scores + LR scores ("".join(tokens)) + bias``; without an LR,
-        the Bayes log scores plus the bias.
+        the Bayes log scores plus the bias. With ``nb_length_norm = "sqrt"`` the Bayes
+        log-likelihood (all but the class prior) is divided by the square root of the number
+        of features, so a long utterance's many function words do not outvote its few
+        telling ones.
         """
         if features is None:
             features = featurize(tokens)
@@ -274,24 +281,29 @@ class SentimentModel:
         get = self._index.get
         nb_idx = [i for i in map(get, features) if i is not None]
         lr_idx = [i for i in map(lr_get, char_ngrams("".join(tokens), self._lr.n_max)) if i is not None]
-        w = self._nb_weight
+        n = len(features)
+        w, scale = self._nb_weight, self._nb_scale(n)
         if nb_idx or lr_idx:
             import numpy as np
 
-            coef = np.full(len(nb_idx) + len(lr_idx), w)
+            coef = np.full(len(nb_idx) + len(lr_idx), w * scale)
             if lr_idx:
                 coef[len(nb_idx):] = 1.0 / math.sqrt(len(lr_idx))
             s0, s1, s2 = (coef @ matrix[nb_idx + lr_idx]).tolist()
         else:
             s0 = s1 = s2 = 0.0
-        n = len(features)
         (p0, p1, p2), (l0, l1, l2) = self._log_prior, self._log_totals
         r0, r1, r2 = self._lr.intercept
+        m = n * scale
         return (
-            w * (p0 - n * l0) + r0 + b0 + s0,
-            w * (p1 - n * l1) + r1 + b1 + s1,
-            w * (p2 - n * l2) + r2 + b2 + s2,
+            w * (p0 - m * l0) + r0 + b0 + s0,
+            w * (p1 - m * l1) + r1 + b1 + s1,
+            w * (p2 - m * l2) + r2 + b2 + s2,
         )
+
+    def _nb_scale(self, n: int) -> float:
+        """Return the factor on the Bayes log-likelihood of an utterance with ``n`` features."""
+        return 1.0 / math.sqrt(n) if self._nb_sqrt and n > 0 else 1.0
 
     def _fused(self) -> tuple[Any, Any]:
         """Return the stacked (Bayes vocabulary + LR vocabulary, 3) matrix and the LR row lookup."""
@@ -355,7 +367,8 @@ class SentimentModel:
             lr_idx = [i for i in map(lr_get, char_ngrams("".join(tokens), self._lr.n_max)) if i is not None]
             first = len(rows)
             rows += nb_idx + lr_idx
-            coefs += [w] * len(nb_idx) + [1.0 / math.sqrt(len(lr_idx))] * len(lr_idx) if lr_idx else [w] * len(nb_idx)
+            wn = w * self._nb_scale(len(features))
+            coefs += [wn] * len(nb_idx) + [1.0 / math.sqrt(len(lr_idx))] * len(lr_idx) if lr_idx else [wn] * len(nb_idx)
             spans.append((k, first, len(rows), len(features)))
         if spans:
             import numpy as np
@@ -368,10 +381,11 @@ class SentimentModel:
             b0, b1, b2 = self._bias
             for k, a, b, n in spans:
                 s0, s1, s2 = next(it) if b > a else (0.0, 0.0, 0.0)
+                m = n * self._nb_scale(n)
                 out[k] = self._prediction((
-                    w * (p0 - n * l0) + r0 + b0 + s0,
-                    w * (p1 - n * l1) + r1 + b1 + s1,
-                    w * (p2 - n * l2) + r2 + b2 + s2,
+                    w * (p0 - m * l0) + r0 + b0 + s0,
+                    w * (p1 - m * l1) + r1 + b1 + s1,
+                    w * (p2 - m * l2) + r2 + b2 + s2,
                 ))
         return [p for p in out if p is not None]
 

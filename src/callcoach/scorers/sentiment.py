@@ -7,7 +7,7 @@ calling) are data in ``lexicons/sentiment.toml``; a cue sets its turn's label fi
 turn is judged in context: its class probabilities are combined with those of the same
 speaker's previous and next turns (weight ``[sentiment].context_weight``; 0 judges every turn
 alone), because a speaker's mood persists across turns and a short turn alone says little. On
-held-out CPED dialogues this raises three-class macro-F1 from 0.439 to 0.457
+held-out CPED dialogues this raises three-class macro-F1 from 0.447 to 0.470
 (benchmarks/bench_datasets.py). Backchannels (嗯, 好的) stay neutral. The trend compares the
 customer's mean polarity in the first and the last quarter of the call's customer turns.
 """
