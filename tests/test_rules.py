@@ -148,10 +148,12 @@ def _corpus(name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("name,min_recall,max_fpr", [("dev", 0.95, 0.03), ("holdout", 0.90, 0.05), ("holdout2", 0.90, 0.05)])
+@pytest.mark.parametrize("name,min_recall,max_fpr", [
+    ("dev", 0.95, 0.03), ("holdout", 0.90, 0.05), ("holdout2", 0.90, 0.05), ("holdout3", 0.90, 0.05)])
 def test_utterance_corpus_recall_and_false_positives(name: str, min_recall: float, max_fpr: float) -> None:
-    """dev is used to write rules and train the detector; holdout and holdout2 are never
-    trained on (see the model card for how each was used)."""
+    """dev is used to write rules and train the detector; holdout, holdout2 and holdout3 are
+    never trained on (see the model card for how each was used; holdout3's writer saw neither
+    the rules nor the detector)."""
     rows = _corpus(name)
     viol = [r for r in rows if r["expected"] != "lawful" and r["speaker"] == "agent"]
     lawful = [r for r in rows if r not in viol]
