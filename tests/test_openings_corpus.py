@@ -52,3 +52,26 @@ def test_opening_elements_right(name: str, min_elements: float, min_disclosure: 
         disclosure += bool(m["opening.disclosure_before_verification"]) == item["disclosure_before_verification"]
     assert right / (len(ELEMENTS) * len(items)) >= min_elements, f"{name}: elements {right / (6 * len(items)):.3f}"
     assert disclosure / len(items) >= min_disclosure, f"{name}: disclosure {disclosure / len(items):.3f}"
+
+
+def _element_examples(key: str) -> list[tuple[str, str]]:
+    from callcoach.lexicon import load_table
+
+    data = load_table("opening.toml")["elements"]
+    return [(name, text) for name, e in data.items() for text in e.get(key, [])]
+
+
+@pytest.mark.parametrize("element,text", _element_examples("examples"))
+def test_opening_element_finds_its_examples(element: str, text: str) -> None:
+    from callcoach.normalize import normalize_text
+    from callcoach.scorers.opening import load_opening
+
+    assert load_opening().elements[element].found_in(normalize_text(text)) is not None
+
+
+@pytest.mark.parametrize("element,text", _element_examples("quiet"))
+def test_opening_element_ignores_its_counter_examples(element: str, text: str) -> None:
+    from callcoach.normalize import normalize_text
+    from callcoach.scorers.opening import load_opening
+
+    assert load_opening().elements[element].found_in(normalize_text(text)) is None

@@ -19,7 +19,7 @@ from .base import ScorerSpec, ScoringContext, turn_finding
 
 SPEC = ScorerSpec(
     id="opening",
-    version="1.0.0",
+    version="1.1.0",
     requires=("turn order", "speaker labels"),
     produces="opening.*",
     description="Opening-script elements in the first agent turns; disclosure before identity verification.",
@@ -87,10 +87,10 @@ class OpeningScorer:
         present = 0
         for name in cfg.elements:
             el = script.elements[name]
-            if name == "verify_identity":
-                found = self._verified_in_window(call, window, el, script)
-            else:
-                found = any(el.found_in(t.text) for t in window)
+            # verify_identity is the agent's check (请问是张伟先生本人吗), whoever answers: a
+            # wrong number or a relative is no coaching point. Whether the callee confirmed
+            # is opening.verified.
+            found = any(el.found_in(t.text) for t in window)
             metrics[f"opening.elements.{name}"] = found
             present += found
             if judged and not found and rules.enabled(el.id):
@@ -115,19 +115,6 @@ class OpeningScorer:
                 span=(m.start(), m.end()), quote=turn.text,
             ))
         return ScorerOutput(metrics=metrics, findings=tuple(findings))
-
-    @staticmethod
-    def _verified_in_window(
-        call: AnalyzedCall, window: tuple[AnalyzedTurn, ...], el: Element, script: OpeningScript
-    ) -> bool:
-        """Say whether the agent checked identity and the callee did not deny being the borrower."""
-        for t in window:
-            if el.found_in(t.text) is None:
-                continue
-            reply = next((c for c in call.turns[t.index + 1:] if c.speaker == "customer"), None)
-            if reply is None or first_match(script.deny, reply.text) is None:
-                return True
-        return False
 
     @staticmethod
     def _disclosure(
