@@ -100,6 +100,9 @@ def test_rules_list_show_check() -> None:
     assert "Why it matters" in show.stdout and "Must fire" in show.stdout and "第68条" in show.stdout
     assert "EXP001" in run("rules", "check", "我们会通知你的家人和单位。").stdout
     assert "no rule fired" in run("rules", "check", "我们不会通知您的家人。").stdout
+    assert "SEN001" in res.stdout and any(r["id"] == "SEN001" and r["category"] == "sentiment" for r in listed)
+    cue = run("rules", "show", "SEN001")
+    assert cue.exit_code == 0 and "negative" in cue.stdout and "Must fire" in cue.stdout
 
 
 def test_unknown_rule_is_a_clean_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,12 +23,18 @@ rules_app = typer.Typer(help="List and inspect the compliance rules.", no_args_i
 def list_rules(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List every rule: id, category, severity and name."""
+    """List every rule: id, category, severity and name; then the sentiment cues (SEN…)."""
+    from ..scorers.sentiment import load_cues
+
     book = load_rulebook()
+    cues = load_cues()
     if as_json:
         typer.echo(json.dumps([
             {"id": r.id, "name": r.name, "category": r.category, "severity": r.severity, "speaker": r.speaker}
             for r in book.rules
+        ] + [
+            {"id": c.id, "name": c.name, "category": "sentiment", "severity": None, "speaker": "any", "label": c.label}
+            for c in cues
         ], ensure_ascii=False, indent=2))
         return
     for r in book.rules:
@@ -36,12 +42,25 @@ def list_rules(
         if r.min_days_overdue is not None or r.max_days_overdue is not None:
             stage = f"  (days overdue {r.min_days_overdue or 0}-{r.max_days_overdue if r.max_days_overdue is not None else '∞'})"
         typer.echo(f"{r.id}  {r.category:<14} {r.severity:<9} {r.name}{stage}")
+    for c in cues:
+        typer.echo(f"{c.id}  {'sentiment':<14} {'-':<9} {c.name} (sets the turn's sentiment to {c.label})")
 
 
 @rules_app.command("show")
 @handle_errors
 def show_rule(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. EXP001.")]) -> None:
-    """Show one rule: what it finds, why it matters, what to say instead, and its examples."""
+    """Show one rule (or sentiment cue): what it finds, why it matters, what to say instead, and its examples."""
+    from ..scorers.sentiment import load_cues
+
+    cue = next((c for c in load_cues() if c.id == rule_id), None)
+    if cue is not None:
+        typer.echo("\n".join([
+            f"{cue.id}  {cue.name}", f"sentiment cue: sets the turn's label to {cue.label}   speaker: any", "",
+            "Why:", "  " + " ".join(cue.rationale.split()), "", "Patterns:",
+            *[f"  {p.pattern}" for p in cue.patterns], "", "Must fire:", *[f"  ✗ {t}" for t in cue.fire],
+            "", "Must not fire:", *[f"  ✓ {t}" for t in cue.quiet],
+        ]))
+        return
     r = load_rulebook().get(rule_id)
     lines = [
         f"{r.id}  {r.name}",
