@@ -2,10 +2,11 @@
 
 openings.jsonl: items o001-o060 were used to write the opening patterns; o061-o120 never were
 (held out). openings_holdout2.jsonl (h001-h070) was written later by a writer who never saw the
-patterns, and is held out too. Prints, per element and for disclosure before verification, the
+patterns; its misses were read once for general fixes. openings_holdout3.jsonl (k001-k070), from
+another such writer after those fixes, is untouched. Prints, per element and for disclosure before verification, the
 share of items judged as the writer judged them, on each set.
 
-    python benchmarks/bench_opening.py [--verbose dev|holdout|holdout2]
+    python benchmarks/bench_opening.py [--verbose dev|holdout|holdout2|holdout3]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from callcoach.scorers.opening import OpeningScorer
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "openings" / "openings.jsonl"
 DATA2 = ROOT / "tests" / "data" / "openings" / "openings_holdout2.jsonl"
+DATA3 = ROOT / "tests" / "data" / "openings" / "openings_holdout3.jsonl"
 ELEMENTS = ("greeting", "self_identify", "organization", "verify_identity", "recording_notice", "purpose")
 
 
@@ -49,11 +51,12 @@ def split(items: list[dict]) -> dict[str, list[dict]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--verbose", choices=["dev", "holdout", "holdout2"])
+    ap.add_argument("--verbose", choices=["dev", "holdout", "holdout2", "holdout3"])
     args = ap.parse_args()
     sets = split(read(DATA))
-    if DATA2.is_file():
-        sets["holdout2"] = read(DATA2)
+    for name, path in (("holdout2", DATA2), ("holdout3", DATA3)):
+        if path.is_file():
+            sets[name] = read(path)
     for name, part in sets.items():
         keys = (*ELEMENTS, "disclosure_before_verification")
         right = dict.fromkeys(keys, 0)
