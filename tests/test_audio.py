@@ -172,3 +172,23 @@ def test_amr_when_available(tmp_path: Path) -> None:
     except Exception as exc:
         pytest.skip(f"cannot encode an AMR fixture here ({type(exc).__name__})")
     assert load_audio(path).duration_s == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("codec,container,suffix", [("aac", "mp4", ".m4a"), ("libopus", "ogg", ".opus")])
+def test_m4a_and_opus_two_channel(tmp_path: Path, codec: str, container: str, suffix: str) -> None:
+    # Call-centre exports are often AAC in M4A or Opus; both sides must survive as two channels.
+    if codec not in av.codecs_available:
+        pytest.skip(f"this FFmpeg build has no {codec} encoder to make a fixture")
+    rate = 48000 if codec == "libopus" else 16000
+    left, right = _voice(2.0, rate, f0=120), _voice(2.0, rate, f0=230, level=0.1, seed=2)
+    path = tmp_path / f"call{suffix}"
+    try:
+        _write_av(path, np.stack([left, right]), rate, codec, container=container)
+    except Exception as exc:
+        pytest.skip(f"cannot encode a {suffix} fixture here ({type(exc).__name__})")
+    audio = load_audio(path)
+    assert audio.n_channels == 2 and not audio.channels_identical
+    assert audio.sample_rate == SAMPLE_RATE and audio.source_sample_rate == rate
+    # AAC and Opus pad the stream with encoder priming and whole frames (up to ~0.12 s here).
+    assert 1.95 <= audio.duration_s <= 2.15
+    assert audio.codec
