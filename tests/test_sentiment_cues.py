@@ -39,6 +39,9 @@ def test_with_cue_keeps_a_distribution() -> None:
     assert out["neutral"] == pytest.approx(0.2 * 1 / 3)
     assert sum(out.values()) == pytest.approx(1.0)
     assert max(out, key=out.__getitem__) == "negative"
+    # A cue never makes the model less sure of the label it already gave.
+    sure = with_cue({"negative": 0.95, "neutral": 0.03, "positive": 0.02}, "negative", 0.8)
+    assert sure["negative"] == 0.95 and sum(sure.values()) == pytest.approx(1.0)
 
 
 def _call(*lines: tuple[str, str]) -> Transcript:

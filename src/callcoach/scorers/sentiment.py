@@ -127,7 +127,8 @@ def cue_for(text: str, cues: Sequence[SentimentCue]) -> Optional[SentimentCue]:
 
 
 def with_cue(probabilities: Mapping[str, float], label: str, confidence: float) -> dict[str, float]:
-    """Give ``label`` the probability ``confidence``; the others share the rest in proportion."""
+    """Give ``label`` at least the probability ``confidence``; the others share the rest in proportion."""
+    confidence = max(confidence, probabilities.get(label, 0.0))
     rest = sum(p for k, p in probabilities.items() if k != label)
     others = [k for k in _LABELS if k != label]
     out = {k: (1.0 - confidence) * (probabilities.get(k, 0.0) / rest if rest > 0 else 1.0 / len(others))
