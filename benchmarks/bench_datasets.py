@@ -32,21 +32,12 @@ from callcoach.pipeline import Pipeline
 from callcoach.scorers.prohibited import PROHIBITED_CATEGORIES
 from callcoach.segment import default_segmenter
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from train_sentiment import macro_f1  # noqa: E402  (the one macro-F1 the model is trained and judged by)
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("CALLCOACH_SHARED", ROOT.parent / "shared")) / "data"
-LABELS = ("negative", "neutral", "positive")
 
-
-def macro_f1(gold: list[str], pred: list[str]) -> float:
-    scores = []
-    for c in LABELS:
-        tp = sum(g == c and p == c for g, p in zip(gold, pred))
-        fp = sum(g != c and p == c for g, p in zip(gold, pred))
-        fn = sum(g == c and p != c for g, p in zip(gold, pred))
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / (tp + fn) if tp + fn else 0.0
-        scores.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
-    return sum(scores) / len(scores)
 
 
 def transcript(call_id: str, turns: list[tuple[str, str]]) -> Transcript:

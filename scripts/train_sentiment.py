@@ -205,13 +205,10 @@ def export(bayes, bias: dict[str, float], provenance: dict, nb_weight: float | N
 
 def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
     """Return the three-class macro-F1."""
-    f1s = []
-    for k in LABELS:
-        tp = sum(g == k and p == k for g, p in zip(gold, pred))
-        fp = sum(g != k and p == k for g, p in zip(gold, pred))
-        fn = sum(g == k and p != k for g, p in zip(gold, pred))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(f1s) / len(f1s)
+    import numpy as np
+
+    g = np.array([LABELS.index(x) for x in gold])
+    return _weighted_macro_f1(g, np.array([LABELS.index(x) for x in pred]), np.ones(len(g)))
 
 
 def accuracy(gold: Sequence[str], pred: Sequence[str]) -> float:
@@ -353,7 +350,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat_fit = [e for e in chat_tr if e.group not in chat_dev_ids]
     chat_dev = [e for e in chat_tr if e.group in chat_dev_ids and featurize(e.tokens)]
     chat_dev_pos = np.array([e.label == "positive" for e in chat_dev])
-    nb_joints: list[tuple[float, ...]] = []
     nb_parts: list[tuple[Any, Any, int]] = []
     lr_scores: list[tuple[float, ...]] = []
     chat_nb: list[Any] = []
@@ -364,7 +360,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         fit = [e for e in cped_tr if fold_of[e.group] != fold]
         ev = [e for e in cped_tr if fold_of[e.group] == fold]
         _, _, m = build_model(fit, chat_fit, args, zero, {})
-        nb_joints += [m._scores(featurize(e.tokens)) for e in ev]
         nb_parts += [bayes_parts(m, e.tokens) for e in ev]
         chat_nb.append([bayes_parts(m, e.tokens) for e in chat_dev])
         if not args.nb_only:
@@ -381,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             accs.append(float(np.mean((s[:, 2] + b["positive"] > s[:, 0] + b["negative"]) == chat_dev_pos)))
         return sum(accs) / len(accs)
 
+    nb_joints = [bayes_score(p, "none") for p in nb_parts]  # plain Bayes: prior + log-likelihood
     cv_table = {}
     if args.nb_only:
         nb_weight, nb_norm = None, "none"
