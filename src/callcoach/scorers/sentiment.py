@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..errors import RuleError
 from ..lexicon import compile_all, first_match, load_table
 from ..models import AnalyzedCall, ScorerOutput, Sentiment
+from ..sentiment_model import LABELS as _LABELS
 from ..sentiment_model import polarity
 from .base import ScorerSpec, ScoringContext
 
@@ -81,8 +82,6 @@ class SentimentScorer:
         }
         return ScorerOutput(metrics=metrics, turn_sentiments=tuple(sentiments), highlights=highlights)
 
-
-_LABELS = ("negative", "neutral", "positive")
 
 
 @dataclass(frozen=True)
