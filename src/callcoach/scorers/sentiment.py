@@ -83,7 +83,6 @@ class SentimentScorer:
         return ScorerOutput(metrics=metrics, turn_sentiments=tuple(sentiments), highlights=highlights)
 
 
-
 @dataclass(frozen=True)
 class SentimentCue:
     """A phrase pattern that sets a turn's sentiment label (``lexicons/sentiment.toml``)."""
